@@ -1,0 +1,1 @@
+"""Datasets (synthetic and real), splits and the LightningDataModule."""

@@ -1,0 +1,85 @@
+"""LightningDataModule over any FaceDataset: stratified splits, augmentation, loaders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import albumentations as A
+import numpy as np
+import torch
+from lightning.pytorch import LightningDataModule
+from torch.utils.data import DataLoader, Dataset
+
+from visage.data.base import FaceDataset
+from visage.data.splits import SPLITS, stratified_split
+
+
+class AugmentedSubset(Dataset):
+    """The samples `indices` of a dataset, with an albumentations transform applied to each image."""
+
+    def __init__(self, dataset: FaceDataset, indices: np.ndarray, transform: A.BasicTransform | None) -> None:
+        self.dataset = dataset
+        self.indices = indices
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, position: int) -> dict[str, Any]:
+        item = self.dataset[int(self.indices[position])]
+        if self.transform is not None:
+            hwc = item["image"].permute(1, 2, 0).numpy()
+            out = self.transform(image=hwc)["image"]
+            item["image"] = torch.from_numpy(np.ascontiguousarray(out)).permute(2, 0, 1)
+        return item
+
+
+def _is_identity(transform: A.BasicTransform | None) -> bool:
+    return transform is None or (isinstance(transform, A.Compose) and len(transform.transforms) == 0)
+
+
+class FaceDataModule(LightningDataModule):
+    """Splits a FaceDataset stratified by race×gender and serves uint8 image batches.
+
+    Images stay uint8; the model normalises them, so the data side knows nothing of backbones.
+    """
+
+    def __init__(self, dataset: FaceDataset, batch_size: int = 64, num_workers: int = 0,
+                 val_fraction: float = 0.15, test_fraction: float = 0.15, split_seed: int = 0,
+                 augmentation: A.BasicTransform | None = None, pin_memory: bool = False) -> None:
+        super().__init__()
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.augmentation = None if _is_identity(augmentation) else augmentation
+        labels = dataset.labels
+        strata = labels["race"].astype(str).to_numpy() + "*" + labels["gender"].astype(str).to_numpy()
+        self.split_indices = stratified_split(strata, val_fraction, test_fraction, split_seed)
+
+    def subset(self, split: str, augment: bool = False) -> AugmentedSubset:
+        """Return the samples of `split` (`train`, `val` or `test`), augmented if asked."""
+        return AugmentedSubset(self.dataset, self.split_indices[split], self.augmentation if augment else None)
+
+    def _loader(self, split: str, shuffle: bool, augment: bool) -> DataLoader:
+        return DataLoader(self.subset(split, augment), batch_size=self.batch_size, shuffle=shuffle,
+                          num_workers=self.num_workers, pin_memory=self.pin_memory,
+                          persistent_workers=self.num_workers > 0)
+
+    def train_dataloader(self) -> DataLoader:
+        """Return the shuffled, augmented training loader."""
+        return self._loader("train", shuffle=True, augment=True)
+
+    def val_dataloader(self) -> DataLoader:
+        """Return the validation loader."""
+        return self._loader("val", shuffle=False, augment=False)
+
+    def test_dataloader(self) -> DataLoader:
+        """Return the test loader."""
+        return self._loader("test", shuffle=False, augment=False)
+
+    def loader(self, split: str) -> DataLoader:
+        """Return an unshuffled, unaugmented loader over any split (for predictions)."""
+        if split not in SPLITS:
+            raise ValueError(f"unknown split '{split}'; available: {', '.join(SPLITS)}")
+        return self._loader(split, shuffle=False, augment=False)

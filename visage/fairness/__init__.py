@@ -1,0 +1,1 @@
+"""Fairness evaluation on predictions tables and JSON alone (no torch, no Lightning)."""

@@ -1,0 +1,1 @@
+"""Backbones, heads, networks, the LightningModule and prediction tables."""

@@ -1,0 +1,102 @@
+"""The LightningModule: multi-task losses, torchmetrics per split, optimiser and schedule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from lightning.pytorch import LightningModule
+from torch import nn
+from torchmetrics import MeanAbsoluteError, Metric
+from torchmetrics.classification import MulticlassAccuracy
+
+from visage.errors import unknown_choice
+from visage.models.age_heads import AgeHead
+from visage.models.networks import AGE
+
+SPLITS = ("train", "val", "test")
+
+
+class FaceAttributeModule(LightningModule):
+    """Trains a network with an age head and classification heads (gender, race, ...).
+
+    The total loss is the weighted sum of the task losses, weights from `loss_weights`
+    (e.g. Face Facts' 0.001·age + gender + race).
+    """
+
+    def __init__(self, net: Callable[..., nn.Module], age_head: Callable[..., AgeHead] | None,
+                 num_classes: Mapping[str, int], loss_weights: Mapping[str, float],
+                 optimizer: Callable[..., torch.optim.Optimizer],
+                 scheduler: Callable[..., Any] | None = None) -> None:
+        super().__init__()
+        self.net = net(age_head=age_head, num_classes=dict(num_classes))
+        self.tasks = list(self.net.heads.keys())
+        for task in loss_weights:
+            if task not in self.tasks:
+                raise unknown_choice("task in loss.weights", task, self.tasks)
+        self.loss_weights = {task: float(loss_weights.get(task, 1.0)) for task in self.tasks}
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        # ModuleDict keys may not shadow nn.Module attributes such as `train`, hence the suffix.
+        self.metrics = nn.ModuleDict({f"{split}_metrics": self._make_metrics(num_classes) for split in SPLITS})
+
+    def _make_metrics(self, num_classes: Mapping[str, int]) -> nn.ModuleDict:
+        metrics: dict[str, Metric] = {f"{task}_acc": MulticlassAccuracy(n, average="micro")
+                                      for task, n in num_classes.items()}
+        if AGE in self.tasks:
+            metrics["age_mae"] = MeanAbsoluteError()
+        return nn.ModuleDict(metrics)
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Return raw outputs per task."""
+        return self.net(images)
+
+    def _step(self, batch: dict[str, torch.Tensor], split: str) -> torch.Tensor:
+        outputs = self(batch["image"])
+        total = torch.zeros((), device=batch["image"].device)
+        for task in self.tasks:
+            if task == AGE:
+                loss = self.net.heads[AGE].loss(outputs[AGE], batch[AGE])
+                self.metrics[f"{split}_metrics"]["age_mae"].update(self.net.heads[AGE].decode(outputs[AGE].detach()), batch[AGE])
+            else:
+                loss = F.cross_entropy(outputs[task], batch[task])
+                self.metrics[f"{split}_metrics"][f"{task}_acc"].update(outputs[task].detach(), batch[task])
+            self.log(f"{split}/{task}_loss", loss, on_step=False, on_epoch=True)
+            total = total + self.loss_weights[task] * loss
+        self.log(f"{split}/loss", total, on_step=False, on_epoch=True, prog_bar=split != "train")
+        for name, metric in self.metrics[f"{split}_metrics"].items():
+            self.log(f"{split}/{name}", metric, on_step=False, on_epoch=True, prog_bar=split != "train")
+        return total
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        """Return the weighted multi-task loss of one training batch."""
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        """Log validation losses and metrics."""
+        self._step(batch, "val")
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        """Log test losses and metrics."""
+        self._step(batch, "test")
+
+    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
+        """Return decoded predictions: age in years and class probabilities per classification task."""
+        outputs = self(batch["image"])
+        result = {"index": batch["index"]}
+        for task in self.tasks:
+            if task == AGE:
+                result[AGE] = self.net.heads[AGE].decode(outputs[AGE])
+            else:
+                result[task] = outputs[task].softmax(dim=-1)
+        return result
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        """Return the optimiser and, if configured, a per-step schedule over the whole run."""
+        optimizer = self.optimizer_factory(params=self.parameters())
+        if self.scheduler_factory is None:
+            return {"optimizer": optimizer}
+        scheduler = self.scheduler_factory(optimizer, total_steps=int(self.trainer.estimated_stepping_batches))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

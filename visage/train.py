@@ -1,0 +1,112 @@
+"""`python -m visage.train [overrides]`: train, predict and score one configuration (`-m` sweeps).
+
+Prints and returns the configured objective, so Hydra sweepers can optimise it.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning.pytorch as pl
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from visage.cli import CONFIG_DIR, remove_fresh_output_dir, run_entry_point
+from visage.data.datamodule import FaceDataModule
+from visage.errors import config_error_in, exit_with_usage_error
+from visage.fairness.overall import overall_metrics
+from visage.models.inference import predict_split
+from visage.run_files import predictions_path, write_json, write_table
+
+log = logging.getLogger(__name__)
+
+
+def build_datamodule(cfg: DictConfig) -> FaceDataModule:
+    """Return the datamodule of `cfg`, its dataset built from `cfg.data`."""
+    return instantiate(cfg.datamodule, dataset=instantiate(cfg.data))
+
+
+def build_module(cfg: DictConfig, datamodule: FaceDataModule) -> pl.LightningModule:
+    """Return the LightningModule of `cfg`, with heads sized for the dataset's classes."""
+    dataset = datamodule.dataset
+    num_classes = {"gender": len(dataset.gender_classes), "race": len(dataset.race_classes)}
+    return instantiate(cfg.model, num_classes=num_classes)
+
+
+def build_loggers(cfg: DictConfig) -> list[Any]:
+    """Return the configured Lightning loggers (none for `logger=none`)."""
+    return [instantiate(spec) for spec in (cfg.get("logger") or {}).values()]
+
+
+def build_callbacks(cfg: DictConfig) -> list[pl.Callback]:
+    """Return the configured callbacks (checkpointing, early stopping, ...)."""
+    return [instantiate(spec) for spec in (cfg.get("callbacks") or {}).values()]
+
+
+def train(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fit, predict val and test, write the run files; return (metrics dict, objects dict)."""
+    pl.seed_everything(cfg.seed, workers=True)
+    torch.use_deterministic_algorithms(bool(cfg.trainer.get("deterministic", False)), warn_only=True)
+    output_dir = Path(cfg.paths.output_dir)
+    datamodule = build_datamodule(cfg)
+    module = build_module(cfg, datamodule)
+    loggers = build_loggers(cfg)
+    trainer: pl.Trainer = instantiate(cfg.trainer, logger=loggers or False, callbacks=build_callbacks(cfg))
+    for lg in loggers:
+        lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+
+    trainer.fit(module, datamodule=datamodule)
+    best = getattr(trainer.checkpoint_callback, "best_model_path", "")
+    if best:
+        module.load_state_dict(torch.load(best, map_location="cpu", weights_only=False)["state_dict"])
+        log.info("predicting with the best checkpoint %s", best)
+
+    metrics: dict[str, Any] = {}
+    for split in cfg.evaluation.splits:
+        table = predict_split(trainer, module, datamodule, split, list(cfg.evaluation.age_bins))
+        write_table(predictions_path(output_dir, split), table)
+        metrics[split] = overall_metrics(table)
+    metrics["dataset"] = datamodule.dataset.describe()
+    metrics["objective"] = instantiate(cfg.objective)(metrics)
+    write_json(output_dir / "metrics.json", metrics)
+    for lg in loggers:
+        lg.log_metrics({f"final/{s}/{k}": v for s in cfg.evaluation.splits for k, v in metrics[s].items()})
+    return metrics, {"cfg": cfg, "datamodule": datamodule, "module": module, "trainer": trainer}
+
+
+def finish_wandb() -> None:
+    """Close the W&B run of this job, if one is open (each sweep job must finish its own)."""
+    import sys
+
+    if "wandb" in sys.modules:
+        import wandb
+
+        if wandb.run is not None:
+            wandb.finish()
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
+def main(cfg: DictConfig) -> float:
+    """Run `train` for Hydra; return the objective. Bad config exits 2 with one line."""
+    try:
+        metrics, _ = train(cfg)
+    except Exception as error:
+        usage_error = config_error_in(error)
+        if usage_error is None:
+            raise
+        finish_wandb()
+        remove_fresh_output_dir(HydraConfig.get().runtime.output_dir)
+        exit_with_usage_error(usage_error)
+    finally:
+        finish_wandb()
+    print(f"objective: {metrics['objective']:.4f}")
+    return metrics["objective"]
+
+
+if __name__ == "__main__":
+    run_entry_point(main)
