@@ -25,7 +25,8 @@ class Backbone(nn.Module):
         data_config = timm.data.resolve_model_data_config(model)
         self.register_buffer("mean", torch.tensor(data_config["mean"]).view(1, -1, 1, 1) * 255.0, persistent=False)
         self.register_buffer("std", torch.tensor(data_config["std"]).view(1, -1, 1, 1) * 255.0, persistent=False)
-        self.num_features: int = model.num_features
+        # Some models (mobilenetv3) add a hidden layer after pooling; that is what the heads see.
+        self.num_features: int = getattr(model, "head_hidden_size", None) or model.num_features
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Return pooled features (N, num_features) for uint8 or float 0-255 images (N, 3, H, W)."""
