@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import OverrideParseException
+from hydra.core.override_parser.types import Override
+from hydra.errors import HydraException, OverrideParseException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from visage.errors import ConfigError, exit_with_usage_error, unknown_choice
 
@@ -32,27 +38,77 @@ def group_options(group: str, config_dir: Path = CONFIG_DIR) -> list[str] | None
     return sorted(p.stem for p in folder.glob("*.yaml"))
 
 
-def check_group_overrides(args: Sequence[str], config_dir: Path = CONFIG_DIR) -> None:
+def parse_overrides(args: Sequence[str]) -> list[Override]:
+    """Return the parsed `key=value` overrides of a command line (flags such as `-m` are skipped)."""
+    candidates = [a for a in args if "=" in a and not a.startswith("-")]
+    try:
+        return OverridesParser.create().parse_overrides(candidates)
+    except OverrideParseException as error:
+        raise ConfigError(f"cannot parse overrides {' '.join(candidates)}: {error}") from None
+
+
+def _values(override: Override) -> list[str] | None:
+    """Return the values an override takes (several for a sweep), or None if they cannot be listed."""
+    if not override.is_sweep_override():
+        return [override.get_value_element_as_str()]
+    try:
+        return list(override.sweep_string_iterator())
+    except Exception:  # interval and other sampled sweeps have no finite list of values
+        return None
+
+
+def check_group_overrides(overrides: Sequence[Override], config_dir: Path = CONFIG_DIR) -> None:
     """Raise ConfigError if an override picks a config-group option that does not exist.
 
     Hydra would report this as a multi-line error with exit code 1; we promise one line and exit 2.
     """
-    candidates = [a for a in args if "=" in a and not a.startswith("-")]
-    try:
-        overrides = OverridesParser.create().parse_overrides(candidates)
-    except OverrideParseException as error:
-        raise ConfigError(f"cannot parse overrides {' '.join(candidates)}: {error}") from None
     for override in overrides:
         group = override.key_or_group
         options = group_options(group, config_dir)
         if options is None or override.is_delete():
             continue
-        values = list(override.sweep_string_iterator()) if override.is_sweep_override() else [override.value()]
-        for value in values:
-            if value is None:
-                continue
-            if str(value) not in options:
+        for value in _values(override) or []:
+            if value not in options and value != "null":
                 raise unknown_choice(group.replace("/", "."), value, options)
+
+
+def _probes(overrides: Sequence[Override]) -> list[list[str]]:
+    """Return override lists that together try every listed value of every (sweep) override once."""
+    listed = [(o, _values(o)) for o in overrides]
+    listed = [(o, values) for o, values in listed if values]
+    base = [f"{o.get_key_element()}={values[0]}" for o, values in listed]
+    probes = [base]
+    for k, (override, values) in enumerate(listed):
+        for value in values[1:]:
+            probes.append([*base[:k], f"{override.get_key_element()}={value}", *base[k + 1:]])
+    return probes
+
+
+def _explain(error: Exception, probe: list[str], config_name: str) -> str:
+    message = str(error)
+    missing = re.search(r"Could not override '([^']+)'", message)
+    if missing:
+        key = missing.group(1)
+        parent_key, _, leaf = key.rpartition(".")
+        rest = [o for o in probe if not o.lstrip("+~").startswith(f"{key}=")]
+        parent = OmegaConf.select(compose(config_name=config_name, overrides=rest), parent_key) if parent_key else None
+        if isinstance(parent, DictConfig) and leaf not in parent:
+            return str(unknown_choice(f"key in {parent_key}", leaf, [str(k) for k in parent.keys()]))
+    return message.strip().splitlines()[0]
+
+
+def check_composition(overrides: Sequence[Override], config_name: str, config_dir: Path = CONFIG_DIR) -> None:
+    """Raise ConfigError (one line) if the config cannot be composed with these overrides."""
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
+            for probe in _probes(overrides):
+                try:
+                    compose(config_name=config_name, overrides=probe)
+                except (HydraException, OmegaConfBaseException) as error:
+                    raise ConfigError(_explain(error, probe, config_name)) from None
+    finally:
+        GlobalHydra.instance().clear()
 
 
 def remove_fresh_output_dir(output_dir: str | Path) -> None:
@@ -65,11 +121,13 @@ def remove_fresh_output_dir(output_dir: str | Path) -> None:
         shutil.rmtree(path)
 
 
-def run_entry_point(hydra_main: Callable[[], Any]) -> None:
+def run_entry_point(hydra_main: Callable[[], Any], config_name: str) -> None:
     """Validate the command line, then run a `@hydra.main` function; usage errors exit 2 in one line."""
     set_private_defaults()
     try:
-        check_group_overrides(sys.argv[1:])
+        overrides = parse_overrides(sys.argv[1:])
+        check_group_overrides(overrides)
+        check_composition(overrides, config_name)
     except ConfigError as error:
         exit_with_usage_error(error)
     hydra_main()

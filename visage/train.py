@@ -109,4 +109,4 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    run_entry_point(main)
+    run_entry_point(main, config_name="train")

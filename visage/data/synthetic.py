@@ -85,6 +85,8 @@ class PlantedBiases:
             values[key] = per_group
         rules = {}
         for group, rule in values["age_distribution"].items():
+            if rule is None:
+                continue
             rule = dict(rule)
             if not set(rule) <= {"keep", "above", "below"} or "keep" not in rule:
                 raise ConfigError(

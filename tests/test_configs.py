@@ -1,0 +1,50 @@
+"""Every config group option composes and instantiates; backbones run and load local weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.utils import instantiate
+
+from visage.cli import group_options
+from visage.models.backbone import Backbone
+
+BACKBONES = group_options("backbone")
+
+
+def test_required_backbones_have_configs() -> None:
+    required = {"resnet18", "resnet50", "convnext_tiny", "efficientnet_b0", "mobilenetv3_small_100",
+                "vit_tiny_patch16_224"}
+    assert required <= set(BACKBONES)
+
+
+@pytest.mark.parametrize("name", BACKBONES)
+def test_every_backbone_builds_and_runs_on_the_data_size(compose_train, name: str) -> None:
+    cfg = compose_train(f"backbone={name}")
+    backbone: Backbone = instantiate(cfg.backbone)()
+    images = torch.randint(0, 256, (2, 3, cfg.data.image_size, cfg.data.image_size), dtype=torch.uint8)
+    features = backbone.eval()(images)
+    assert features.shape == (2, backbone.num_features)
+    assert torch.isfinite(features).all()
+
+
+def test_pretrained_weights_load_from_a_local_file(compose_train, tmp_path: Path) -> None:
+    donor = instantiate(compose_train().backbone)()
+    path = tmp_path / "resnet18_weights.pth"
+    torch.save(donor.model.state_dict(), path)
+    cfg = compose_train("backbone.pretrained=true", f"backbone.checkpoint_path={path}")
+    loaded: Backbone = instantiate(cfg.backbone)()
+    for key, value in donor.model.state_dict().items():
+        assert torch.equal(loaded.model.state_dict()[key], value), key
+
+
+@pytest.mark.parametrize("group", ["model", "age_loss", "loss", "trainer", "logger", "callbacks", "augmentation",
+                                   "objective", "experiment"])
+def test_every_group_option_composes(compose_train, group: str) -> None:
+    for option in group_options(group):
+        cfg = compose_train(f"{group}={option}")
+        assert cfg is not None
+        if group in ("augmentation", "objective", "age_loss"):
+            assert instantiate(cfg[group]) is not None
