@@ -39,6 +39,19 @@ def test_smoke_run_writes_the_run_contract(compose_train) -> None:
         assert saved[split]["age_mae"] == pytest.approx(mae)
         assert saved[split]["race_acc"] == pytest.approx((table["race_pred"] == table["race_true"]).mean())
     assert saved["dataset"]["noise_floor"]["age_mae"] > 0
+    for split in ("val", "test"):
+        fairness = json.loads((run / "fairness" / f"{split}.json").read_text())
+        assert fairness["split"] == split and fairness["n"] == saved[split]["n"]
+        assert fairness["overall"]["age_mae"] == pytest.approx(saved[split]["age_mae"])
+        assert set(fairness["by_group"]) == {"race", "gender", "age_bin", "race*gender", "race*age_bin"}
+        white = fairness["by_group"]["race"]["White"]
+        assert {"n", "age_mae", "gender_acc", "race_acc", "ci"} <= set(white)
+        assert len(white["ci"]["age_mae"]) == 2
+        assert list(fairness["by_group"]["age_bin"]) == ["0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59",
+                                                         "60-69", "70+"]
+        for attribute in fairness["by_group"]:
+            assert {"age_mae_gap", "gender_acc_gap", "race_acc_gap", "gender_demographic_parity_difference",
+                    "gender_equalized_odds_difference"} <= set(fairness["disparity"][attribute])
     assert (run / "csv" / "metrics.csv").is_file()
 
 

@@ -44,3 +44,8 @@ def write_table(path: str | Path, table: pd.DataFrame) -> Path:
 def predictions_path(run_dir: str | Path, split: str) -> Path:
     """Return where the predictions of `split` live in a run directory."""
     return Path(run_dir) / "predictions" / f"{split}.parquet"
+
+
+def fairness_path(run_dir: str | Path, split: str) -> Path:
+    """Return where the fairness result of `split` lives in a run directory."""
+    return Path(run_dir) / "fairness" / f"{split}.json"

@@ -19,9 +19,9 @@ from omegaconf import DictConfig, OmegaConf
 from visage.cli import CONFIG_DIR, remove_fresh_output_dir, run_entry_point
 from visage.data.datamodule import FaceDataModule
 from visage.errors import config_error_in, exit_with_usage_error
-from visage.fairness.overall import overall_metrics
-from visage.models.inference import predict_split
-from visage.run_files import predictions_path, write_json, write_table
+from visage.run_files import write_json
+from visage.scoring import score_split
+from visage.tracking import log_results
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def build_callbacks(cfg: DictConfig) -> list[pl.Callback]:
 
 
 def train(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Fit, predict val and test, write the run files; return (metrics dict, objects dict)."""
+    """Fit, then predict and score val and test, writing the run files; return (metrics dict, objects dict)."""
     pl.seed_everything(cfg.seed, workers=True)
     torch.use_deterministic_algorithms(bool(cfg.trainer.get("deterministic", False)), warn_only=True)
     output_dir = Path(cfg.paths.output_dir)
@@ -67,16 +67,16 @@ def train(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
         log.info("predicting with the best checkpoint %s", best)
 
     metrics: dict[str, Any] = {}
+    fairness: dict[str, dict[str, Any]] = {}
     for split in cfg.evaluation.splits:
-        table = predict_split(trainer, module, datamodule, split, list(cfg.evaluation.age_bins))
-        write_table(predictions_path(output_dir, split), table)
-        metrics[split] = overall_metrics(table)
-    metrics["dataset"] = datamodule.dataset.describe()
+        metrics[split], fairness[split] = score_split(trainer, module, datamodule, split, cfg.evaluation, output_dir)
+    dataset = datamodule.dataset
+    metrics["dataset"] = {"name": dataset.name, **dataset.describe(),
+                          "classes": {"gender": list(dataset.gender_classes), "race": list(dataset.race_classes)}}
     metrics["objective"] = instantiate(cfg.objective)(metrics)
     write_json(output_dir / "metrics.json", metrics)
-    for lg in loggers:
-        lg.log_metrics({f"final/{s}/{k}": v for s in cfg.evaluation.splits for k, v in metrics[s].items()})
-    return metrics, {"cfg": cfg, "datamodule": datamodule, "module": module, "trainer": trainer}
+    log_results(loggers, metrics, fairness)
+    return metrics, {"cfg": cfg, "datamodule": datamodule, "module": module, "trainer": trainer, "fairness": fairness}
 
 
 def finish_wandb() -> None:

@@ -1,0 +1,67 @@
+"""`python -m visage.evaluate`: re-scoring saved predictions and cross-dataset evaluation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from omegaconf import OmegaConf
+
+from tests.conftest import run_cli
+from visage.train import train
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import open_dict
+
+    from tests.conftest import TINY
+    from visage.cli import CONFIG_DIR
+
+    run = tmp_path_factory.mktemp("evaluate") / "run"
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=[*TINY, "data.n_samples=400"])
+    GlobalHydra.instance().clear()
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(run)
+    train(cfg)
+    (run / ".hydra").mkdir()
+    OmegaConf.save(cfg, run / ".hydra" / "config.yaml")  # what Hydra writes for a CLI run
+    return run
+
+
+def test_rescoring_rewrites_fairness_from_saved_predictions(trained_run: Path) -> None:
+    target = trained_run / "fairness" / "test.json"
+    before = json.loads(target.read_text())
+    target.unlink()
+    done = run_cli("visage.evaluate", f"run={trained_run}", "evaluation.fairness.n_boot=50", cwd=trained_run.parent)
+    assert done.returncode == 0, done.stderr[-2000:]
+    after = json.loads(target.read_text())
+    assert after["settings"]["n_boot"] == 50 and before["settings"]["n_boot"] == 1000
+    assert after["overall"]["age_mae"] == pytest.approx(before["overall"]["age_mae"])
+    assert after["by_group"]["race"]["Black"]["n"] == before["by_group"]["race"]["Black"]["n"]
+
+
+def test_cross_dataset_evaluation_writes_named_results(trained_run: Path) -> None:
+    done = run_cli("visage.evaluate", f"run={trained_run}", "data=synthetic", "data.n_samples=300",
+                   "data.image_size=32", "data.planted.age_noise_std.Black=20", "evaluation.fairness.n_boot=50",
+                   cwd=trained_run.parent)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads((trained_run / "fairness" / "synthetic-test.json").read_text())
+    table = pd.read_parquet(trained_run / "predictions" / "synthetic-test.parquet")
+    assert result["split"] == "synthetic-test" and result["n"] == len(table)
+    noise = (table["age_true"] - table["age_latent"]).abs().groupby(table["race"]).mean()
+    assert noise["Black"] > 3 * noise.drop("Black").max()
+
+
+def test_not_a_run_is_one_line_exit_2(tmp_path: Path) -> None:
+    done = run_cli("visage.evaluate", f"run={tmp_path / 'missing'}", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"error: run={tmp_path / 'missing'} is not a finished visage run (needs .hydra/config.yaml and metrics.json)")
+    assert not (tmp_path / "missing").exists()
