@@ -52,7 +52,10 @@ def test_smoke_run_writes_the_run_contract(compose_train) -> None:
         for attribute in fairness["by_group"]:
             assert {"age_mae_gap", "gender_acc_gap", "race_acc_gap", "gender_demographic_parity_difference",
                     "gender_equalized_odds_difference"} <= set(fairness["disparity"][attribute])
-    assert (run / "csv" / "metrics.csv").is_file()
+    logged = pd.read_csv(run / "csv" / "metrics.csv")
+    white_mae = json.loads((run / "fairness" / "test.json").read_text())["by_group"]["race"]["White"]["age_mae"]
+    assert logged["fairness/test/race/White/age_mae"].dropna().iloc[-1] == pytest.approx(white_mae)
+    assert "fairness/val/race*gender/age_mae_gap" in logged.columns
 
 
 def test_splits_are_disjoint_and_stratified(compose_train) -> None:

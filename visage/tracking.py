@@ -52,6 +52,7 @@ def log_results(loggers: Sequence[Logger], metrics: Mapping[str, Any], fairness:
         scalars.update(flat_group_metrics(result))
     for logger in loggers:
         logger.log_metrics(scalars)
+        logger.save()  # the fit has ended, so nothing else would flush buffered loggers (CSV)
         if isinstance(logger, WandbLogger):
             rows = [row for result in fairness.values() for row in group_rows(result)]
             logger.log_table(key="fairness/by_group", columns=group_columns(), data=rows)
