@@ -18,23 +18,24 @@ from visage.cli import CONFIG_DIR
 ROOT = Path(__file__).resolve().parent.parent
 
 # Small enough for seconds on 2 cores, large enough that every race×gender cell reaches each split.
-TINY = [
-    "data.n_samples=240",
-    "data.image_size=32",
-    "trainer=smoke",
-    "logger=none",
-    "datamodule.batch_size=32",
-]
+TINY_DATA = ["data.n_samples=240", "data.image_size=32"]
+TINY = [*TINY_DATA, "trainer=smoke", "logger=none", "datamodule.batch_size=32"]
 
 
 @pytest.fixture
 def compose_train(tmp_path: Path) -> Callable[..., DictConfig]:
-    """Return a function composing the train config with the TINY overrides plus any given."""
+    """Return a function composing the train config with the TINY overrides plus any given.
+
+    The synthetic-data part of TINY is left out when another dataset is chosen.
+    """
 
     def _compose(*overrides: str, run_name: str = "run") -> DictConfig:
+        other_data = any(o.startswith("data=") and o != "data=synthetic" for o in overrides)
+        tiny = [o for o in TINY if not (other_data and o in TINY_DATA)]
         GlobalHydra.instance().clear()
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            cfg = compose(config_name="train", overrides=[*TINY, *overrides])
+            cfg = compose(config_name="train",
+                          overrides=[*tiny, f"paths.experiments_dir={tmp_path / 'exp'}", *overrides])
         with open_dict(cfg):
             cfg.paths.output_dir = str(tmp_path / run_name)
         return cfg

@@ -11,7 +11,7 @@ import lightning.pytorch as pl
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from visage.data.base import age_bin_labels
+from visage.age_bins import age_bin_labels
 from visage.data.datamodule import FaceDataModule
 from visage.fairness.evaluation import FairnessSettings, evaluate_predictions
 from visage.fairness.overall import overall_metrics
@@ -37,4 +37,4 @@ def score_split(trainer: pl.Trainer, module: pl.LightningModule, datamodule: Fac
     classes = {"gender": dataset.gender_classes, "race": dataset.race_classes}
     fairness = evaluate_predictions(table, name, fairness_settings(evaluation, classes), class_names=classes)
     write_json(fairness_path(run_dir, name), fairness)
-    return overall_metrics(table), fairness
+    return overall_metrics(table, list(evaluation.age_bins)), fairness

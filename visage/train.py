@@ -17,6 +17,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from visage.cli import CONFIG_DIR, remove_fresh_output_dir, run_entry_point
+from visage.data.build import build_dataset
 from visage.data.datamodule import FaceDataModule
 from visage.errors import config_error_in, exit_with_usage_error
 from visage.run_files import write_json
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 def build_datamodule(cfg: DictConfig) -> FaceDataModule:
     """Return the datamodule of `cfg`, its dataset built from `cfg.data`."""
-    return instantiate(cfg.datamodule, dataset=instantiate(cfg.data))
+    return instantiate(cfg.datamodule, dataset=build_dataset(cfg.data))
 
 
 def build_module(cfg: DictConfig, datamodule: FaceDataModule) -> pl.LightningModule:

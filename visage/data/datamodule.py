@@ -11,7 +11,7 @@ from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
 from visage.data.base import FaceDataset
-from visage.data.splits import SPLITS, stratified_split
+from visage.data.splits import SPLITS, load_or_create_split
 
 
 class AugmentedSubset(Dataset):
@@ -41,21 +41,23 @@ def _is_identity(transform: A.BasicTransform | None) -> bool:
 class FaceDataModule(LightningDataModule):
     """Splits a FaceDataset stratified by race×gender and serves uint8 image batches.
 
+    With `split_dir`, the split is written there once as a CSV of sample ids and reused afterwards.
+
     Images stay uint8; the model normalises them, so the data side knows nothing of backbones.
     """
 
     def __init__(self, dataset: FaceDataset, batch_size: int = 64, num_workers: int = 0,
                  val_fraction: float = 0.15, test_fraction: float = 0.15, split_seed: int = 0,
-                 augmentation: A.BasicTransform | None = None, pin_memory: bool = False) -> None:
+                 augmentation: A.BasicTransform | None = None, pin_memory: bool = False,
+                 split_dir: str | None = None) -> None:
         super().__init__()
         self.dataset = dataset
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.pin_memory = pin_memory
         self.augmentation = None if _is_identity(augmentation) else augmentation
-        labels = dataset.labels
-        strata = labels["race"].astype(str).to_numpy() + "*" + labels["gender"].astype(str).to_numpy()
-        self.split_indices = stratified_split(strata, val_fraction, test_fraction, split_seed)
+        self.split_indices = load_or_create_split(dataset.labels, val_fraction, test_fraction, split_seed,
+                                                  split_dir, dataset.name)
 
     def subset(self, split: str, augment: bool = False) -> AugmentedSubset:
         """Return the samples of `split` (`train`, `val` or `test`), augmented if asked."""

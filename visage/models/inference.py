@@ -7,7 +7,8 @@ import pandas as pd
 import torch
 from lightning.pytorch import LightningModule, Trainer
 
-from visage.data.base import FaceDataset, assign_age_bins
+from visage.age_bins import assign_age_bins
+from visage.data.base import FaceDataset
 from visage.data.datamodule import FaceDataModule
 
 GROUP_COLUMNS = ("race", "gender", "age_bin")

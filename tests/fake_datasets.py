@@ -1,0 +1,103 @@
+"""Builders of small UTKFace and FairFace folders in their published formats, from real face photos.
+
+The photos ship inside packages (scikit-image's astronaut, matplotlib's Grace Hopper); variants
+(flips, crops, brightness) stand in for different people.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+
+def face_photos() -> list[np.ndarray]:
+    """Return two real face crops (RGB uint8)."""
+    from matplotlib import cbook
+    from skimage import data
+
+    astronaut = data.astronaut()[30:230, 140:340]
+    with cbook.get_sample_data("grace_hopper.jpg") as handle:
+        hopper = cv2.cvtColor(cv2.imdecode(np.frombuffer(handle.read(), np.uint8), cv2.IMREAD_COLOR),
+                              cv2.COLOR_BGR2RGB)[60:360, 80:380]
+    return [astronaut, hopper]
+
+
+def variant(photos: list[np.ndarray], k: int) -> np.ndarray:
+    """Return the k-th variant of the photos (a different flip, crop and brightness each)."""
+    image = photos[k % len(photos)]
+    if (k // 2) % 2:
+        image = image[:, ::-1]
+    crop = (k % 5) * 4
+    image = image[crop:image.shape[0] - crop, crop:image.shape[1] - crop]
+    return np.clip(image.astype(np.float32) * (0.8 + 0.05 * (k % 7)), 0, 255).astype(np.uint8)
+
+
+def write_jpeg(path: Path, rgb: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR))
+
+
+UTK_MALFORMED = {
+    "39_1_20170116174525125.jpg.chip.jpg": "name has 3 fields, not 4 (age_gender_race_datetime)",
+    "130_0_0_20170116174525125.jpg.chip.jpg": "age outside 0-116",
+    "25_3_0_20170116174525125.jpg.chip.jpg": "gender outside 0-1",
+    "25_0_9_20170116174525125.jpg.chip.jpg": "race outside 0-4",
+    "x_0_0_20170116174525125.jpg.chip.jpg": "age, gender or race is not an integer",
+}
+UTK_BAD_HEADER = "30_1_1_20170116000000001.jpg.chip.jpg"
+UTK_UNDECODABLE = "31_1_1_20170116000000002.jpg.chip.jpg"
+
+
+def make_utkface(root: Path, ages: tuple[int, ...] = (3, 25, 60)) -> pd.DataFrame:
+    """Write a UTKFace folder (every race × gender × age, malformed names, a corrupt and an
+    undecodable image, a non-image file) and return the valid rows' labels."""
+    photos = face_photos()
+    rows, k = [], 0
+    for race in range(5):
+        for gender in range(2):
+            for age in ages:
+                suffix = ".jpg.chip.jpg" if k % 3 else ".jpg"
+                name = f"{age}_{gender}_{race}_2017011617{k:07d}{suffix}"
+                write_jpeg(root / name, variant(photos, k))
+                rows.append({"sample_id": name, "age": age, "gender": gender, "race": race})
+                k += 1
+    for name in UTK_MALFORMED:
+        write_jpeg(root / name, variant(photos, 0))
+    (root / UTK_BAD_HEADER).write_bytes(b"this is not an image at all")
+    (root / UTK_UNDECODABLE).write_bytes(b"\xff\xd8\xff\xe0" + bytes(200))
+    (root / "README.txt").write_text("not part of the data")
+    return pd.DataFrame(rows)
+
+
+FAIR_RACES = ("White", "Black", "Latino_Hispanic", "East Asian", "Southeast Asian", "Indian", "Middle Eastern")
+FAIR_AGES = ("0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "more than 70")
+
+
+def make_fairface(root: Path, per_cell: int = 2) -> dict[str, pd.DataFrame]:
+    """Write a FairFace folder (label CSVs + train/ and val/ images, plus bad rows) and return its CSVs."""
+    photos = face_photos()
+    tables = {}
+    k = 0
+    for split, csv_name, cells in (("train", "fairface_label_train.csv", per_cell),
+                                   ("val", "fairface_label_val.csv", 1)):
+        rows = []
+        for race in FAIR_RACES:
+            for gender in ("Male", "Female"):
+                for c in range(cells):
+                    k += 1
+                    file = f"{split}/{k}.jpg"
+                    write_jpeg(root / file, variant(photos, k))
+                    rows.append({"file": file, "age": FAIR_AGES[k % len(FAIR_AGES)], "gender": gender,
+                                 "race": race, "service_test": str(c % 2 == 0)})
+        if split == "train":
+            write_jpeg(root / "train/bad_age.jpg", variant(photos, 1))
+            rows.append({"file": "train/bad_age.jpg", "age": "unknown", "gender": "Male", "race": "White",
+                         "service_test": "False"})
+            rows.append({"file": "train/missing.jpg", "age": "20-29", "gender": "Male", "race": "White",
+                         "service_test": "False"})
+        tables[split] = pd.DataFrame(rows)
+        tables[split].to_csv(root / csv_name, index=False)
+    return tables

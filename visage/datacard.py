@@ -1,0 +1,58 @@
+"""`python -m visage.datacard data=<name> [data.root=...]`: write `datacards/<name>.md` and its age plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hydra
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+from visage.cli import CONFIG_DIR, run_entry_point
+from visage.data.base import FaceDataset
+from visage.data.build import build_dataset
+from visage.errors import config_error_in, exit_with_usage_error
+from visage.reporting.datacard import CardInput, plot_age_histograms, render_card
+
+
+def card_input(dataset: FaceDataset, card: dict) -> CardInput:
+    """Return the data card input of `dataset`: labels with class names, skips, mappings, facts."""
+    labels = pd.DataFrame({
+        "age": dataset.labels["age"].astype(float),
+        "gender": pd.Categorical.from_codes(dataset.labels["gender"], categories=list(dataset.gender_classes)),
+        "race": pd.Categorical.from_codes(dataset.labels["race"], categories=list(dataset.race_classes)),
+    })
+    skipped = getattr(dataset, "skipped", pd.DataFrame(columns=["file", "reason"]))
+    extra = {k.replace("_", " "): v for k, v in dataset.describe().items() if k != "skipped"}
+    if hasattr(dataset, "biases"):
+        extra["planted biases"] = {k: v for k, v in vars(dataset.biases).items() if v}
+    return CardInput(dataset.name, labels, card, skipped, getattr(dataset, "label_mapping", {}), extra)
+
+
+def write_card(dataset: FaceDataset, card: dict, out_dir: Path, age_bins: list[int]) -> Path:
+    """Write `<out_dir>/<name>.md` and `<name>_age.png`; return the card's path."""
+    data = card_input(dataset, card)
+    plot = plot_age_histograms(data.labels, out_dir / f"{dataset.name}_age.png")
+    path = out_dir / f"{dataset.name}.md"
+    path.write_text(render_card(data, age_bins, plot.name))
+    return path
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="datacard")
+def main(cfg: DictConfig) -> None:
+    """Build the configured dataset's index and write its data card."""
+    try:
+        dataset = build_dataset(cfg.data)
+        card = OmegaConf.to_container(cfg.data.get("card") or {}, resolve=True)
+        path = write_card(dataset, card, Path(cfg.out_dir), list(cfg.age_bins))
+    except Exception as error:
+        usage_error = config_error_in(error)
+        if usage_error is None:
+            raise
+        exit_with_usage_error(usage_error)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    run_entry_point(main, config_name="datacard")
