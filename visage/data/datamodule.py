@@ -2,31 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import albumentations as A
 import numpy as np
 import torch
 from lightning.pytorch import LightningDataModule
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 from visage.data.base import FaceDataset
+from visage.data.sampling import Sampler, training_labels
 from visage.data.splits import SPLITS, load_or_create_split
 
 
 class AugmentedSubset(Dataset):
     """The samples `indices` of a dataset, with an albumentations transform applied to each image."""
 
-    def __init__(self, dataset: FaceDataset, indices: np.ndarray, transform: A.BasicTransform | None) -> None:
+    def __init__(self, dataset: FaceDataset, indices: np.ndarray, transform: A.BasicTransform | None,
+                 loss_weights: np.ndarray | None = None) -> None:
         self.dataset = dataset
         self.indices = indices
         self.transform = transform
+        self.loss_weights = None if loss_weights is None else torch.as_tensor(loss_weights, dtype=torch.float32)
 
     def __len__(self) -> int:
         return len(self.indices)
 
     def __getitem__(self, position: int) -> dict[str, Any]:
         item = self.dataset[int(self.indices[position])]
+        item["weight"] = self.loss_weights[position] if self.loss_weights is not None else torch.tensor(1.0)
         if self.transform is not None:
             hwc = item["image"].permute(1, 2, 0).numpy()
             out = self.transform(image=hwc)["image"]
@@ -49,7 +54,8 @@ class FaceDataModule(LightningDataModule):
     def __init__(self, dataset: FaceDataset, batch_size: int = 64, num_workers: int = 0,
                  val_fraction: float = 0.15, test_fraction: float = 0.15, split_seed: int = 0,
                  augmentation: A.BasicTransform | None = None, pin_memory: bool = False,
-                 split_dir: str | None = None) -> None:
+                 split_dir: str | None = None, sampler: Sampler | None = None,
+                 age_bins: Sequence[int] = (0, 3, 10, 20, 30, 40, 50, 60, 70)) -> None:
         super().__init__()
         self.dataset = dataset
         self.batch_size = batch_size
@@ -58,19 +64,35 @@ class FaceDataModule(LightningDataModule):
         self.augmentation = None if _is_identity(augmentation) else augmentation
         self.split_indices = load_or_create_split(dataset.labels, val_fraction, test_fraction, split_seed,
                                                   split_dir, dataset.name)
+        self.sampler = sampler or Sampler()
+        self.age_bins = list(age_bins)
+        self.seed = split_seed
+        train = self.split_indices["train"]
+        view = training_labels(dataset.labels.iloc[train], dataset.race_classes, dataset.gender_classes, age_bins)
+        weights = self.sampler.weights(view, np.random.default_rng(split_seed))
+        if self.sampler.mode == "subset":
+            self.split_indices["train"], weights = train[weights > 0], weights[weights > 0]
+        self.train_weights = weights / weights.mean()
 
     def subset(self, split: str, augment: bool = False) -> AugmentedSubset:
         """Return the samples of `split` (`train`, `val` or `test`), augmented if asked."""
-        return AugmentedSubset(self.dataset, self.split_indices[split], self.augmentation if augment else None)
+        reweight = split == "train" and self.sampler.mode == "reweight"
+        return AugmentedSubset(self.dataset, self.split_indices[split], self.augmentation if augment else None,
+                               self.train_weights if reweight else None)
 
-    def _loader(self, split: str, shuffle: bool, augment: bool) -> DataLoader:
+    def _loader(self, split: str, shuffle: bool, augment: bool, sampler: Any = None) -> DataLoader:
         return DataLoader(self.subset(split, augment), batch_size=self.batch_size, shuffle=shuffle,
-                          num_workers=self.num_workers, pin_memory=self.pin_memory,
+                          sampler=sampler, num_workers=self.num_workers, pin_memory=self.pin_memory,
                           persistent_workers=self.num_workers > 0)
 
     def train_dataloader(self) -> DataLoader:
-        """Return the shuffled, augmented training loader."""
-        return self._loader("train", shuffle=True, augment=True)
+        """Return the augmented training loader: shuffled, or drawn by the sampler's weights."""
+        if self.sampler.mode != "sample" or self.sampler.is_uniform:
+            return self._loader("train", shuffle=True, augment=True)
+        generator = torch.Generator().manual_seed(self.seed)
+        draw = WeightedRandomSampler(torch.as_tensor(self.train_weights, dtype=torch.double),
+                                     num_samples=len(self.train_weights), replacement=True, generator=generator)
+        return self._loader("train", shuffle=False, augment=True, sampler=draw)
 
     def val_dataloader(self) -> DataLoader:
         """Return the validation loader."""

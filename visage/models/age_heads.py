@@ -11,11 +11,18 @@ from torch import nn
 REGRESSION_LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss, "smooth_l1": F.smooth_l1_loss}
 
 
+def weighted_mean(values: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+    """Return the mean of per-sample `values`, weighted by `weight` when given."""
+    if weight is None:
+        return values.mean()
+    return (values * weight).sum() / weight.sum().clamp_min(1e-12)
+
+
 class AgeHead(nn.Module):
     """Base class: `forward` gives raw outputs, `loss` compares them with ages, `decode` gives years."""
 
-    def loss(self, raw: torch.Tensor, age: torch.Tensor) -> torch.Tensor:
-        """Return the scalar training loss for raw outputs against ages in years."""
+    def loss(self, raw: torch.Tensor, age: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+        """Return the scalar training loss for raw outputs against ages in years (weighted mean if `weight`)."""
         raise NotImplementedError
 
     def decode(self, raw: torch.Tensor) -> torch.Tensor:
@@ -43,9 +50,9 @@ class RegressionAgeHead(AgeHead):
         """Return ages in years."""
         return raw * self.scale + self.offset
 
-    def loss(self, raw: torch.Tensor, age: torch.Tensor) -> torch.Tensor:
+    def loss(self, raw: torch.Tensor, age: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
         """Return the loss in years (so loss weights are in the units users know from papers)."""
-        return self.loss_fn(self.decode(raw), age)
+        return weighted_mean(self.loss_fn(self.decode(raw), age, reduction="none"), weight)
 
 
 class CoralAgeHead(AgeHead):
@@ -68,7 +75,8 @@ class CoralAgeHead(AgeHead):
         """Return the expected age in years."""
         return torch.sigmoid(raw).sum(dim=-1)
 
-    def loss(self, raw: torch.Tensor, age: torch.Tensor) -> torch.Tensor:
+    def loss(self, raw: torch.Tensor, age: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
         """Return the CORAL loss: binary cross-entropy summed over thresholds, averaged over samples."""
         levels = (age.unsqueeze(-1) > torch.arange(self.max_age, device=age.device)).float()
-        return F.binary_cross_entropy_with_logits(raw, levels, reduction="sum") / raw.shape[0]
+        per_sample = F.binary_cross_entropy_with_logits(raw, levels, reduction="none").sum(dim=-1)
+        return weighted_mean(per_sample, weight)

@@ -13,7 +13,7 @@ from torchmetrics import MeanAbsoluteError, Metric
 from torchmetrics.classification import MulticlassAccuracy
 
 from visage.errors import unknown_choice
-from visage.models.age_heads import AgeHead
+from visage.models.age_heads import AgeHead, weighted_mean
 from visage.models.networks import AGE
 
 SPLITS = ("train", "val", "test")
@@ -55,16 +55,19 @@ class FaceAttributeModule(LightningModule):
 
     def _step(self, batch: dict[str, torch.Tensor], split: str) -> torch.Tensor:
         outputs = self(batch["image"])
+        weight = batch.get("weight")
         total = torch.zeros((), device=batch["image"].device)
         for task in self.tasks:
             if task == AGE:
-                loss = self.net.heads[AGE].loss(outputs[AGE], batch[AGE])
+                loss = self.net.heads[AGE].loss(outputs[AGE], batch[AGE], weight)
                 self.metrics[f"{split}_metrics"]["age_mae"].update(self.net.heads[AGE].decode(outputs[AGE].detach()), batch[AGE])
             else:
-                loss = F.cross_entropy(outputs[task], batch[task])
+                loss = weighted_mean(F.cross_entropy(outputs[task], batch[task], reduction="none"), weight)
                 self.metrics[f"{split}_metrics"][f"{task}_acc"].update(outputs[task].detach(), batch[task])
             self.log(f"{split}/{task}_loss", loss, on_step=False, on_epoch=True)
             total = total + self.loss_weights[task] * loss
+        if not torch.isfinite(total):
+            raise FloatingPointError(f"{split} loss became {total.item()} at step {self.global_step}")
         self.log(f"{split}/loss", total, on_step=False, on_epoch=True, prog_bar=split != "train")
         for name, metric in self.metrics[f"{split}_metrics"].items():
             self.log(f"{split}/{name}", metric, on_step=False, on_epoch=True, prog_bar=split != "train")

@@ -1,0 +1,63 @@
+"""Record the distribution a run actually trained on (after sampling, reweighting or dropping)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import numpy as np
+import pandas as pd
+
+from visage.data.sampling import training_labels
+
+
+def distribution_table(view: pd.DataFrame, counts: np.ndarray, weights: np.ndarray, by: str) -> dict[str, Any]:
+    """Return, per group of `by`: samples available, share of the data, share of what training saw."""
+    seen = counts * weights
+    frame = pd.DataFrame({"group": view[by].to_numpy(), "available": 1.0, "seen": seen})
+    grouped = frame.groupby("group", sort=True)[["available", "seen"]].sum()
+    total_available, total_seen = grouped["available"].sum(), max(grouped["seen"].sum(), 1e-12)
+    return {str(g): {"available": int(row.available), "data_share": float(row.available / total_available),
+                     "trained_share": float(row.seen / total_seen)} for g, row in grouped.iterrows()}
+
+
+class TrainingDistribution(pl.Callback):
+    """Counts which training samples each batch held and writes `training_distribution.json`.
+
+    The trained share of a group is its share of all samples drawn over the run, each weighted by its
+    loss weight (so `reweight` shows its effect too); `data_share` is its share of the training split.
+    """
+
+    def __init__(self, output_dir: str, attributes: tuple[str, ...] = ("race", "gender", "age_bin")) -> None:
+        self.output_dir = Path(output_dir)
+        self.attributes = attributes
+        self.counts: np.ndarray | None = None
+        self.loss_weight: np.ndarray | None = None
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
+                           batch: dict, batch_idx: int) -> None:
+        """Add the batch's sample indices (and loss weights) to the tally."""
+        n = len(trainer.datamodule.dataset)
+        if self.counts is None:
+            self.counts, self.loss_weight = np.zeros(n), np.ones(n)
+        index = batch["index"].cpu().numpy()
+        np.add.at(self.counts, index, 1.0)
+        self.loss_weight[index] = batch["weight"].cpu().numpy() if "weight" in batch else 1.0
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Write the distribution table per attribute."""
+        if self.counts is None or not trainer.is_global_zero:
+            return
+        datamodule = trainer.datamodule
+        train = datamodule.split_indices["train"]
+        dataset = datamodule.dataset
+        view = training_labels(dataset.labels.iloc[train], dataset.race_classes, dataset.gender_classes,
+                               datamodule.age_bins)
+        result = {"sampler": type(datamodule.sampler).__name__, "mode": datamodule.sampler.mode,
+                  "samples_drawn": int(self.counts.sum()),
+                  **{by: distribution_table(view, self.counts[train], self.loss_weight[train], by)
+                     for by in self.attributes}}
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        (self.output_dir / "training_distribution.json").write_text(json.dumps(result, indent=2) + "\n")
