@@ -14,7 +14,8 @@ import lightning.pytorch as pl
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from visage.cli import CONFIG_DIR, remove_fresh_output_dir, run_entry_point
 from visage.data.build import build_dataset
@@ -22,6 +23,7 @@ from visage.data.datamodule import FaceDataModule
 from visage.errors import config_error_in, exit_with_usage_error
 from visage.run_files import write_json
 from visage.scoring import score_split
+from visage.sweep_jobs import clear_failure, finished_objective, record_failure
 from visage.tracking import log_results
 
 log = logging.getLogger(__name__)
@@ -39,9 +41,15 @@ def build_module(cfg: DictConfig, datamodule: FaceDataModule) -> pl.LightningMod
     return instantiate(cfg.model, num_classes=num_classes)
 
 
-def build_loggers(cfg: DictConfig) -> list[Any]:
-    """Return the configured Lightning loggers (none for `logger=none`)."""
-    return [instantiate(spec) for spec in (cfg.get("logger") or {}).values()]
+def build_loggers(cfg: DictConfig, group: str | None = None) -> list[Any]:
+    """Return the configured Lightning loggers (none for `logger=none`); W&B runs join `group` if given."""
+    loggers = []
+    for spec in (cfg.get("logger") or {}).values():
+        if group and str(spec.get("_target_", "")).endswith("WandbLogger"):
+            loggers.append(instantiate(spec, group=group, name=cfg.get("job_name")))
+        else:
+            loggers.append(instantiate(spec))
+    return loggers
 
 
 def build_callbacks(cfg: DictConfig) -> list[pl.Callback]:
@@ -49,14 +57,19 @@ def build_callbacks(cfg: DictConfig) -> list[pl.Callback]:
     return [instantiate(spec) for spec in (cfg.get("callbacks") or {}).values()]
 
 
-def train(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Fit, then predict and score val and test, writing the run files; return (metrics dict, objects dict)."""
+def train(cfg: DictConfig, sweep_group: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fit, then predict and score val and test, writing the run files; return (metrics dict, objects dict).
+
+    `sweep_group` names the sweep a job belongs to (its W&B group).
+    """
+    if cfg.get("torch_threads"):
+        torch.set_num_threads(int(cfg.torch_threads))
     pl.seed_everything(cfg.seed, workers=True)
     torch.use_deterministic_algorithms(bool(cfg.trainer.get("deterministic", False)), warn_only=True)
     output_dir = Path(cfg.paths.output_dir)
     datamodule = build_datamodule(cfg)
     module = build_module(cfg, datamodule)
-    loggers = build_loggers(cfg)
+    loggers = build_loggers(cfg, sweep_group)
     trainer: pl.Trainer = instantiate(cfg.trainer, logger=loggers or False, callbacks=build_callbacks(cfg))
     for lg in loggers:
         lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
@@ -74,7 +87,8 @@ def train(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     dataset = datamodule.dataset
     metrics["dataset"] = {"name": dataset.name, **dataset.describe(),
                           "classes": {"gender": list(dataset.gender_classes), "race": list(dataset.race_classes)}}
-    metrics["objective"] = instantiate(cfg.objective)(metrics)
+    metrics["overrides"] = list(cfg.get("job_overrides") or [])
+    metrics["objective"] = instantiate(cfg.objective)(metrics=metrics, fairness=fairness)
     write_json(output_dir / "metrics.json", metrics)
     log_results(loggers, metrics, fairness)
     return metrics, {"cfg": cfg, "datamodule": datamodule, "module": module, "trainer": trainer, "fairness": fairness}
@@ -93,18 +107,36 @@ def finish_wandb() -> None:
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def main(cfg: DictConfig) -> float:
-    """Run `train` for Hydra; return the objective. Bad config exits 2 with one line."""
+    """Run `train` for Hydra; return the objective.
+
+    A single run with bad config exits 2 with one line. In a sweep (`-m`) a failing job is recorded
+    in its `failure.json` and the sweep goes on; a job that already finished is not run again.
+    """
+    hydra_cfg = HydraConfig.get()
+    output_dir = Path(hydra_cfg.runtime.output_dir)
+    overrides = list(hydra_cfg.overrides.task)
+    in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
+    with open_dict(cfg):
+        cfg.job_overrides = overrides
+        cfg.job_name = hydra_cfg.job.override_dirname or None
+    if in_sweep and (done := finished_objective(output_dir, overrides)) is not None:
+        print(f"already finished, skipped: {' '.join(overrides)} (objective {done:.4f})")
+        return done
     try:
-        metrics, _ = train(cfg)
+        metrics, _ = train(cfg, sweep_group=Path(hydra_cfg.sweep.dir).name if in_sweep else None)
     except Exception as error:
+        if in_sweep:
+            log.error("job failed (%s): %s", " ".join(overrides), error)
+            return record_failure(output_dir, error)
         usage_error = config_error_in(error)
         if usage_error is None:
             raise
         finish_wandb()
-        remove_fresh_output_dir(HydraConfig.get().runtime.output_dir)
+        remove_fresh_output_dir(output_dir)
         exit_with_usage_error(usage_error)
     finally:
         finish_wandb()
+    clear_failure(output_dir)
     print(f"objective: {metrics['objective']:.4f}")
     return metrics["objective"]
 

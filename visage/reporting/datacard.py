@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from visage.age_bins import assign_age_bins
+from visage.reporting.markdown import markdown_table
 
 SECTIONS = ("motivation", "collection", "consent", "preprocessing", "uses", "license", "distribution",
             "maintenance", "labels")
@@ -31,23 +32,6 @@ class CardInput:
     skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["file", "reason"]))
     label_mapping: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
-
-
-def _table(frame: pd.DataFrame) -> str:
-    """Return `frame` as a Markdown table (index included)."""
-    frame = frame.reset_index()
-    header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
-    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
-    rows = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *rows])
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer() and abs(value) >= 1:
-        return str(int(value))
-    if isinstance(value, float):
-        return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
-    return str(value)
 
 
 def group_counts(labels: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -114,25 +98,25 @@ def render_card(data: CardInput, age_bins: Sequence[int], plot_name: str) -> str
         "",
     ]
     for column in ("race", "gender", "age_bin"):
-        lines += [f"### Per {column}", "", _table(group_counts(labels, column)), ""]
-    lines += ["### race × gender", "", _table(pd.crosstab(labels["race"], labels["gender"])), ""]
-    lines += ["### race × age bin", "", _table(pd.crosstab(labels["race"], labels["age_bin"], dropna=False)), ""]
-    lines += ["### Age per race", "", _table(age_summary(labels, "race")), "",
+        lines += [f"### Per {column}", "", markdown_table(group_counts(labels, column)), ""]
+    lines += ["### race × gender", "", markdown_table(pd.crosstab(labels["race"], labels["gender"])), ""]
+    lines += ["### race × age bin", "", markdown_table(pd.crosstab(labels["race"], labels["age_bin"], dropna=False)), ""]
+    lines += ["### Age per race", "", markdown_table(age_summary(labels, "race")), "",
               f"![Age histograms per race]({plot_name})", ""]
     lines += ["## Collection process", "", text("collection"), "", f"Consent: {text('consent')}", ""]
     lines += ["## Preprocessing and cleaning", "", text("preprocessing"), ""]
     if len(data.skipped):
         reasons = data.skipped["reason"].value_counts().rename("files").rename_axis("reason").to_frame()
-        lines += [f"{len(data.skipped)} files were skipped:", "", _table(reasons), ""]
+        lines += [f"{len(data.skipped)} files were skipped:", "", markdown_table(reasons), ""]
     else:
         lines += ["No files were skipped.", ""]
     lines += ["## Labels and label mapping", "", text("labels"), ""]
     for task, mapping in data.label_mapping.items():
         if mapping:
             frame = pd.DataFrame({"maps to": pd.Series(mapping)}).rename_axis(f"{task} (source)")
-            lines += [f"### {task}", "", _table(frame), ""]
+            lines += [f"### {task}", "", markdown_table(frame), ""]
     for title, values in data.extra.items():
-        lines += [f"### {title}", "", _table(_extra_frame(values)), ""]
+        lines += [f"### {title}", "", markdown_table(_extra_frame(values)), ""]
     lines += ["## Uses", "", text("uses"), "",
               "## Distribution and license", "", f"License: {text('license')}", "", f"Distribution: {text('distribution')}",
               "", "## Maintenance", "", text("maintenance"), ""]

@@ -1,0 +1,86 @@
+"""Sweeps: summary rows per job, joblib and submitit launchers, failed jobs recorded, resume, Pareto front."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import TINY, run_cli
+from visage.fairness.objectives import error_plus_gap
+from visage.reporting.sweep_summary import pareto_front
+from visage.train import build_loggers
+
+FAST = [*TINY, "evaluation.fairness.n_boot=50"]
+
+
+def sweep(tmp_path: Path, name: str, *args: str):
+    return run_cli("visage.train", "-m", *args, *FAST, f"hydra.sweep.dir={tmp_path / name}",
+                   f"paths.experiments_dir={tmp_path}", cwd=tmp_path)
+
+
+@pytest.mark.parametrize("launcher", [[], ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "torch_threads=1"]])
+def test_two_by_two_sweep_gives_four_rows_with_their_overrides(tmp_path: Path, launcher: list[str]) -> None:
+    done = sweep(tmp_path, "grid", *launcher, "backbone=resnet18,mobilenetv3_small_100",
+                 "sampler=none,race_age_balanced")
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = pd.read_csv(tmp_path / "grid" / "summary.csv")
+    assert len(summary) == 4 and (summary["status"] == "ok").all()
+    combos = {(b, s) for b, s in itertools.product(["resnet18", "mobilenetv3_small_100"], ["none", "race_age_balanced"])}
+    found = set()
+    for _, row in summary.iterrows():
+        parts = dict(p.split("=", 1) for p in row["overrides"].split())
+        found.add((parts["backbone"], parts["sampler"]))
+        job = json.loads((tmp_path / "grid" / str(row["job"]) / "metrics.json").read_text())
+        assert row["test_age_mae"] == pytest.approx(job["test"]["age_mae"])
+        assert row["race_worst"] in {"White", "Black", "Asian", "Indian", "Others"}
+        assert row["race_age_mae_gap_ci"].startswith("[")
+    assert found == combos
+    assert summary["pareto"].any()
+    assert (tmp_path / "grid" / "summary.md").read_text().startswith("# Sweep summary: grid")
+
+
+def test_broken_job_is_recorded_and_rerun_resumes(tmp_path: Path) -> None:
+    done = sweep(tmp_path, "broken", "backbone.name=resnet18,not_a_model")
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = pd.read_csv(tmp_path / "broken" / "summary.csv").set_index("job")
+    assert summary.loc[0, "status"] == "ok"
+    assert summary.loc[1, "status"] == "failed"
+    assert summary.loc[1, "error"].startswith("ConfigError: unknown timm backbone 'not_a_model'")
+    finished = tmp_path / "broken" / "0" / "metrics.json"
+    stamp = finished.stat().st_mtime_ns
+    again = sweep(tmp_path, "broken", "backbone.name=resnet18,not_a_model")
+    assert again.returncode == 0
+    assert again.stdout.count("already finished, skipped") == 1
+    assert finished.stat().st_mtime_ns == stamp
+
+
+def test_submitit_local_launcher_runs_a_job(tmp_path: Path) -> None:
+    done = sweep(tmp_path, "submitit", "hydra/launcher=submitit_local", "logger=none")
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = pd.read_csv(tmp_path / "submitit" / "summary.csv")
+    assert summary["status"].tolist() == ["ok"]
+
+
+def test_pareto_front_by_hand() -> None:
+    errors = np.array([5.0, 4.0, 6.0, 4.0, np.nan])
+    gaps = np.array([1.0, 2.0, 0.5, 3.0, 0.1])
+    assert pareto_front(errors, gaps).tolist() == [True, True, True, False, False]
+
+
+def test_error_plus_gap_objective() -> None:
+    metrics = {"val": {"age_mae": 5.0}}
+    fairness = {"val": {"disparity": {"race": {"age_mae_gap": 2.0}}}}
+    assert error_plus_gap(metrics, fairness, weight=0.5) == pytest.approx(6.0)
+
+
+def test_wandb_runs_of_a_sweep_share_its_group(compose_train) -> None:
+    cfg = compose_train("logger=wandb")
+    (logger,) = build_loggers(cfg, group="study")
+    assert logger._wandb_init["group"] == "study"
+    (alone,) = build_loggers(cfg)
+    assert alone._wandb_init["group"] == "train"
