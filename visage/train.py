@@ -6,6 +6,7 @@ Prints and returns the configured objective, so Hydra sweepers can optimise it.
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,8 @@ import hydra
 import lightning.pytorch as pl
 import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.utils import instantiate
 from hydra.types import RunMode
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from visage.cli import CONFIG_DIR, remove_fresh_output_dir, run_entry_point
@@ -96,8 +97,6 @@ def train(cfg: DictConfig, sweep_group: str | None = None) -> tuple[dict[str, An
 
 def finish_wandb() -> None:
     """Close the W&B run of this job, if one is open (each sweep job must finish its own)."""
-    import sys
-
     if "wandb" in sys.modules:
         import wandb
 

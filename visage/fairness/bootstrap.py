@@ -76,10 +76,11 @@ def _medians(counts: np.ndarray, bin_counts: np.ndarray, layout: MedianLayout) -
 
 def bootstrap_sums(stats: np.ndarray, row_cell: np.ndarray, n_cells: int, n_boot: int, random_state: int,
                    median_values: np.ndarray | None = None,
-                   median_groups: Sequence[tuple[np.ndarray, int]] = ()) -> tuple[np.ndarray, list[np.ndarray]]:
+                   median_groups: Sequence[tuple[np.ndarray, np.ndarray]] = ()) -> tuple[np.ndarray, list[np.ndarray]]:
     """Return per-resample cell sums (n_boot, cells, K) and, per median grouping, (n_boot, groups) medians.
 
-    `median_groups` holds (row_group, n_groups) pairs over which medians of `median_values` are wanted.
+    `median_groups` holds (row_group, membership) pairs over which medians of `median_values` are
+    wanted; `membership` (cells, groups) says which cells make up each group.
     Resample i uses fairlearn's i-th seed, so results match `MetricFrame(n_boot, random_state)`.
     """
     n = len(stats)
@@ -95,8 +96,8 @@ def bootstrap_sums(stats: np.ndarray, row_cell: np.ndarray, n_cells: int, n_boot
         bins = np.searchsorted(edges, median_values, side="right")
         n_bins = len(edges) + 1
         columns = np.concatenate([stats, np.eye(n_bins)[bins]], axis=1)
-        layouts = [_median_layout(median_values, bins, n_bins, g, k, to_sorted) for g, k in median_groups]
-        memberships = [np.eye(k)[_cell_groups(g, row_cell, n_cells)] for g, k in median_groups]
+        layouts = [_median_layout(median_values, bins, n_bins, g, m.shape[1], to_sorted) for g, m in median_groups]
+        memberships = [m for _, m in median_groups]
     sorted_columns = np.ascontiguousarray(columns[cell_order])
     seeds = fairlearn_seeds(n_boot, random_state)
     k_stats = stats.shape[1]
@@ -119,9 +120,3 @@ def bootstrap_sums(stats: np.ndarray, row_cell: np.ndarray, n_cells: int, n_boot
     medians = [np.concatenate([r[1][i] for r in results]) for i in range(len(layouts))]
     return sums, medians
 
-
-def _cell_groups(row_group: np.ndarray, row_cell: np.ndarray, n_cells: int) -> np.ndarray:
-    """Return the group of each cell (groups must be unions of cells); empty cells get group 0."""
-    cell_group = np.zeros(n_cells, dtype=np.int64)
-    cell_group[row_cell] = row_group
-    return cell_group

@@ -111,23 +111,25 @@ def evaluate_predictions(table: pd.DataFrame, split: str, settings: FairnessSett
             raise ConfigError(f"positive label '{label}' for {task} is not a class; classes: {', '.join(tasks[task])}")
     stats, layout = row_statistics(table, tasks, dict(settings.positive))
     index = build_cells(table, settings.attributes, settings.categories)
-    groupings = [(np.zeros(len(table), np.int64), 1)] + [(a.row_group, len(a.groups)) for a in index.attributes]
+    groupings = [(np.zeros(len(table), np.int64), np.ones((index.n_cells, 1)))]
+    groupings += [(a.row_group, a.membership) for a in index.attributes]
     abs_err = (table["age_pred"] - table["age_true"]).abs().to_numpy(np.float64) if layout.has_age else None
     boot_sums, boot_medians = bootstrap_sums(stats, index.row_cell, index.n_cells, settings.n_boot, settings.seed,
                                              abs_err, groupings if layout.has_age else ())
     cell_sums = np.zeros((index.n_cells, stats.shape[1]))
     np.add.at(cell_sums, index.row_cell, stats)
 
-    def estimates(membership: np.ndarray, k: int) -> _Estimates:
+    def estimates(k: int) -> _Estimates:
+        row_group, membership = groupings[k]
         point = metrics_from_sums(membership.T @ cell_sums, layout)
         boot = metrics_from_sums(np.einsum("bck,cg->bgk", boot_sums, membership), layout)
         if abs_err is not None:
-            row_group, n_groups = groupings[k]
-            point["age_median_ae"] = pd.Series(abs_err).groupby(row_group).median().reindex(range(n_groups)).to_numpy()
+            medians = pd.Series(abs_err).groupby(row_group).median()
+            point["age_median_ae"] = medians.reindex(range(membership.shape[1])).to_numpy()
             boot["age_median_ae"] = boot_medians[k]
         return _Estimates(point, boot)
 
-    overall = estimates(np.ones((index.n_cells, 1)), 0)
+    overall = estimates(0)
     headline = _headline(list(overall.point))
     result: dict[str, Any] = {
         "split": split, "n": int(len(table)),
@@ -139,7 +141,7 @@ def evaluate_predictions(table: pd.DataFrame, split: str, settings: FairnessSett
         "by_group": {}, "disparity": {}, "warnings": [],
     }
     for k, attribute in enumerate(index.attributes, start=1):
-        groups = estimates(attribute.membership, k)
+        groups = estimates(k)
         message = warn_empty_groups(attribute, groups.point["n"])
         if message:
             result["warnings"].append(message)
