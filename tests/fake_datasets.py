@@ -101,3 +101,19 @@ def make_fairface(root: Path, per_cell: int = 2) -> dict[str, pd.DataFrame]:
         tables[split] = pd.DataFrame(rows)
         tables[split].to_csv(root / csv_name, index=False)
     return tables
+
+
+def make_fer2013(path: Path, per_emotion: int = 6) -> pd.DataFrame:
+    """Write a FER2013 CSV (emotion,pixels,Usage) from the face photos, with two bad rows; return it."""
+    photos = face_photos()
+    rows, usages = [], ["Training", "Training", "Training", "Training", "PublicTest", "PrivateTest"]
+    for emotion in range(7):
+        for k in range(per_emotion):
+            gray = cv2.cvtColor(cv2.resize(variant(photos, emotion * per_emotion + k), (48, 48)), cv2.COLOR_RGB2GRAY)
+            rows.append({"emotion": emotion, "pixels": " ".join(map(str, gray.ravel())),
+                         "Usage": usages[k % len(usages)]})
+    rows.append({"emotion": 3, "pixels": "1 2 3", "Usage": "Training"})
+    rows.append({"emotion": 9, "pixels": " ".join(["0"] * 2304), "Usage": "Training"})
+    table = pd.DataFrame(rows)
+    table.to_csv(path, index=False)
+    return table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -10,8 +11,16 @@ import pandas as pd
 import pytest
 
 from tests.conftest import run_cli
-from tests.fake_datasets import UTK_BAD_HEADER, UTK_MALFORMED, UTK_UNDECODABLE, make_fairface, make_utkface
+from tests.fake_datasets import (
+    UTK_BAD_HEADER,
+    UTK_MALFORMED,
+    UTK_UNDECODABLE,
+    make_fairface,
+    make_fer2013,
+    make_utkface,
+)
 from visage.data.fairface import FairFace
+from visage.data.fer2013 import EMOTIONS, FER2013
 from visage.data.splits import load_or_create_split
 from visage.data.utkface import UTKFace, parse_name
 from visage.datacard import write_card
@@ -152,3 +161,31 @@ def test_train_on_utkface_evaluate_on_fairface_harmonised(utk_root: Path, fair_r
     done = run_cli("visage.evaluate", *args, "data.harmonize_to=utkface", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (run / "fairness" / "fairface-test.json").is_file()
+
+
+def test_fer2013_reads_the_csv_with_its_usage_splits(tmp_path: Path) -> None:
+    make_fer2013(tmp_path / "fer2013.csv")
+    with pytest.warns(UserWarning, match=r"data 'fer2013': skipped 2 of 44 files"):
+        ds = FER2013(path=str(tmp_path / "fer2013.csv"), image_size=32)
+    assert len(ds) == 42 and ds.classes == {"emotion": EMOTIONS} and not ds.has_age
+    assert ds.labels["split"].value_counts().to_dict() == {"train": 28, "val": 7, "test": 7}
+    item = ds[0]
+    assert item["image"].shape == (3, 32, 32) and set(item) == {"image", "emotion", "index"}
+    assert item["image"][0].equal(item["image"][1])  # gray repeated
+
+
+def test_emotion_only_training_on_fer2013(compose_train, tmp_path: Path) -> None:
+    make_fer2013(tmp_path / "fer2013.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        metrics, objects = train(compose_train("experiment=fer2013_emotion", "data=fer2013",
+                                               f"data.path={tmp_path / 'fer2013.csv'}", "data.image_size=32",
+                                               "datamodule.batch_size=8"))
+    assert objects["module"].tasks == ["emotion"]
+    assert metrics["objective"] == metrics["val"]["emotion_acc"]
+    assert metrics["test"]["n"] == 7 and "age_mae" not in metrics["test"]
+    run = Path(objects["cfg"].paths.output_dir)
+    table = pd.read_parquet(run / "predictions" / "test.parquet")
+    assert {"emotion_true", "emotion_pred", "emotion_prob", "emotion_prob_Happy"} <= set(table.columns)
+    fairness = json.loads((run / "fairness" / "test.json").read_text())
+    assert fairness["by_group"] == {} and fairness["overall"]["emotion_acc"] == metrics["test"]["emotion_acc"]

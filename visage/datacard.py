@@ -18,11 +18,10 @@ from visage.reporting.datacard import CardInput, plot_age_histograms, render_car
 
 def card_input(dataset: FaceDataset, card: dict) -> CardInput:
     """Return the data card input of `dataset`: labels with class names, skips, mappings, facts."""
-    labels = pd.DataFrame({
-        "age": dataset.labels["age"].astype(float),
-        "gender": pd.Categorical.from_codes(dataset.labels["gender"], categories=list(dataset.gender_classes)),
-        "race": pd.Categorical.from_codes(dataset.labels["race"], categories=list(dataset.race_classes)),
-    })
+    labels = pd.DataFrame({task: pd.Categorical.from_codes(dataset.labels[task], categories=list(names))
+                           for task, names in dataset.classes.items()})
+    if dataset.has_age:
+        labels["age"] = dataset.labels["age"].astype(float).to_numpy()
     skipped = getattr(dataset, "skipped", pd.DataFrame(columns=["file", "reason"]))
     extra = {k.replace("_", " "): v for k, v in dataset.describe().items() if k != "skipped"}
     if hasattr(dataset, "biases"):
@@ -33,9 +32,9 @@ def card_input(dataset: FaceDataset, card: dict) -> CardInput:
 def write_card(dataset: FaceDataset, card: dict, out_dir: Path, age_bins: list[int]) -> Path:
     """Write `<out_dir>/<name>.md` and `<name>_age.png`; return the card's path."""
     data = card_input(dataset, card)
-    plot = plot_age_histograms(data.labels, out_dir / f"{dataset.name}_age.png")
+    plot = plot_age_histograms(data.labels, out_dir / f"{dataset.name}_age.png") if dataset.has_age else None
     path = out_dir / f"{dataset.name}.md"
-    path.write_text(render_card(data, age_bins, plot.name))
+    path.write_text(render_card(data, age_bins, plot.name if plot else None))
     return path
 
 

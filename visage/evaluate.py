@@ -50,9 +50,9 @@ def score_other_dataset(run_dir: Path, run_cfg: DictConfig, classes: dict[str, l
     """Predict another dataset with the run's best checkpoint and score it (cross-dataset evaluation)."""
     datamodule = build_datamodule(run_cfg)
     dataset = datamodule.dataset
-    for task in ("gender", "race"):
-        theirs = list(getattr(dataset, f"{task}_classes"))
-        if theirs != classes[task]:
+    for task, names in classes.items():
+        theirs = list(dataset.classes.get(task, ()))
+        if theirs != list(names):
             raise ConfigError(f"{task} classes of data '{dataset.name}' ({', '.join(theirs)}) differ from the run's "
                               f"({', '.join(classes[task])}); map them to the run's label space first")
     module = build_module(run_cfg, datamodule)

@@ -36,10 +36,10 @@ def build_datamodule(cfg: DictConfig) -> FaceDataModule:
 
 
 def build_module(cfg: DictConfig, datamodule: FaceDataModule) -> pl.LightningModule:
-    """Return the LightningModule of `cfg`, with heads sized for the dataset's classes."""
+    """Return the LightningModule of `cfg`, with a head per task the dataset labels, sized for its classes."""
     dataset = datamodule.dataset
-    num_classes = {"gender": len(dataset.gender_classes), "race": len(dataset.race_classes)}
-    return instantiate(cfg.model, num_classes=num_classes)
+    num_classes = {task: len(names) for task, names in dataset.classes.items()}
+    return instantiate(cfg.model, num_classes=num_classes, **({} if dataset.has_age else {"age_head": None}))
 
 
 def build_loggers(cfg: DictConfig, group: str | None = None) -> list[Any]:
@@ -87,7 +87,7 @@ def train(cfg: DictConfig, sweep_group: str | None = None) -> tuple[dict[str, An
         metrics[split], fairness[split] = score_split(trainer, module, datamodule, split, cfg.evaluation, output_dir)
     dataset = datamodule.dataset
     metrics["dataset"] = {"name": dataset.name, **dataset.describe(),
-                          "classes": {"gender": list(dataset.gender_classes), "race": list(dataset.race_classes)}}
+                          "classes": {task: list(names) for task, names in dataset.classes.items()}}
     metrics["overrides"] = list(cfg.get("job_overrides") or [])
     metrics["objective"] = instantiate(cfg.objective)(metrics=metrics, fairness=fairness)
     write_json(output_dir / "metrics.json", metrics)

@@ -11,20 +11,20 @@ import torch
 from torch.utils.data import Dataset
 
 LABEL_COLUMNS = ("sample_id", "age", "gender", "race")
+CLASSIFICATION_TASKS = ("gender", "race", "emotion")
 
 
 
 
 class FaceDataset(Dataset, ABC):
-    """A face dataset: `labels` holds one row per sample with integer codes for gender and race.
+    """A face dataset: `labels` holds one row per sample, with integer codes for its classification tasks.
 
-    Subclasses fill `labels` (columns `LABEL_COLUMNS`, plus any metadata) and implement `image`.
-    Class names are the dataset's own; codes index into `gender_classes` and `race_classes`.
+    Subclasses fill `labels` (`sample_id`, `age` in years if labelled, one code column per task,
+    plus any metadata) and implement `image`. A task is labelled when the class defines its class
+    names (`gender_classes`, `race_classes`, `emotion_classes`); codes index into those names.
     """
 
     name: str
-    gender_classes: tuple[str, ...]
-    race_classes: tuple[str, ...]
     labels: pd.DataFrame
 
     @abstractmethod
@@ -34,24 +34,28 @@ class FaceDataset(Dataset, ABC):
     def __len__(self) -> int:
         return len(self.labels)
 
+    @property
+    def classes(self) -> dict[str, tuple[str, ...]]:
+        """Return the class names of each classification task this dataset labels."""
+        return {task: tuple(getattr(self, f"{task}_classes")) for task in CLASSIFICATION_TASKS
+                if hasattr(self, f"{task}_classes")}
+
+    @property
+    def has_age(self) -> bool:
+        """Whether samples carry an age label (years)."""
+        return "age" in self.labels
+
     def __getitem__(self, index: int) -> dict[str, Any]:
-        targets = self._targets()
-        return {
-            "image": self.image(index),
-            "age": targets["age"][index],
-            "gender": targets["gender"][index],
-            "race": targets["race"][index],
-            "index": index,
-        }
+        item = {name: values[index] for name, values in self._targets().items()}
+        return {"image": self.image(index), **item, "index": index}
 
     def _targets(self) -> dict[str, torch.Tensor]:
         # Per-item pandas access costs more than a training step's share; index tensors instead.
-        if getattr(self, "_target_cache", None) is None or len(self._target_cache["age"]) != len(self):
-            self._target_cache = {
-                "age": torch.as_tensor(np.array(self.labels["age"], dtype=np.float32)),
-                "gender": torch.as_tensor(np.array(self.labels["gender"], dtype=np.int64)),
-                "race": torch.as_tensor(np.array(self.labels["race"], dtype=np.int64)),
-            }
+        if getattr(self, "_target_cache", None) is None or len(next(iter(self._target_cache.values()))) != len(self):
+            cache = {task: torch.as_tensor(np.array(self.labels[task], dtype=np.int64)) for task in self.classes}
+            if self.has_age:
+                cache["age"] = torch.as_tensor(np.array(self.labels["age"], dtype=np.float32))
+            self._target_cache = cache
         return self._target_cache
 
     def describe(self) -> dict[str, Any]:

@@ -53,11 +53,10 @@ class TrainingDistribution(pl.Callback):
         datamodule = trainer.datamodule
         train = datamodule.split_indices["train"]
         dataset = datamodule.dataset
-        view = training_labels(dataset.labels.iloc[train], dataset.race_classes, dataset.gender_classes,
-                               datamodule.age_bins)
+        view = training_labels(dataset.labels.iloc[train], dataset.classes, datamodule.age_bins)
         result = {"sampler": type(datamodule.sampler).__name__, "mode": datamodule.sampler.mode,
                   "samples_drawn": int(self.counts.sum()),
                   **{by: distribution_table(view, self.counts[train], self.loss_weight[train], by)
-                     for by in self.attributes}}
+                     for by in self.attributes if by in view}}
         self.output_dir.mkdir(parents=True, exist_ok=True)
         (self.output_dir / "training_distribution.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -116,12 +116,12 @@ class DropAgeRange(Sampler):
         return weights
 
 
-def training_labels(labels: pd.DataFrame, race_classes: Sequence[str], gender_classes: Sequence[str],
-                    age_bins: Sequence[int]) -> pd.DataFrame:
-    """Return labels with class names and an age_bin column, the view samplers weigh."""
-    return pd.DataFrame({
-        "age": labels["age"].to_numpy(dtype=float),
-        "race": np.asarray(race_classes)[labels["race"].to_numpy()],
-        "gender": np.asarray(gender_classes)[labels["gender"].to_numpy()],
-        "age_bin": assign_age_bins(labels["age"].to_numpy(), age_bins).astype(str),
-    })
+def training_labels(labels: pd.DataFrame, classes: Mapping[str, Sequence[str]], age_bins: Sequence[int]
+                    ) -> pd.DataFrame:
+    """Return the labels samplers weigh: class names per task, and age with its age_bin where labelled."""
+    view = pd.DataFrame({task: np.asarray(names)[labels[task].to_numpy()] for task, names in classes.items()},
+                        index=range(len(labels)))
+    if "age" in labels:
+        view["age"] = labels["age"].to_numpy(dtype=float)
+        view["age_bin"] = assign_age_bins(view["age"].to_numpy(), age_bins).astype(str)
+    return view

@@ -57,9 +57,15 @@ def stratified_split(strata: np.ndarray, val_fraction: float, test_fraction: flo
     return {"train": np.sort(train), "val": np.sort(val), "test": np.sort(test)}
 
 
+def strata_columns(labels: pd.DataFrame) -> list[str]:
+    """Return the label columns splits are stratified by: race and gender, else the tasks present."""
+    preferred = [c for c in ("race", "gender") if c in labels]
+    return preferred or [c for c in ("emotion",) if c in labels]
+
+
 def split_file_name(labels: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int, name: str) -> str:
     """Return a file name that identifies this dataset content and these split settings."""
-    content = pd.util.hash_pandas_object(labels[["sample_id", "race", "gender"]], index=False).to_numpy()
+    content = pd.util.hash_pandas_object(labels[["sample_id", *strata_columns(labels)]], index=False).to_numpy()
     digest = hashlib.sha1(content.tobytes()).hexdigest()[:12]
     return f"{name}-{digest}-val{val_fraction}-test{test_fraction}-seed{seed}.csv"
 
@@ -78,9 +84,12 @@ def load_or_create_split(labels: pd.DataFrame, val_fraction: float, test_fractio
             raise ConfigError(f"split file {path} does not match the dataset's samples; delete it to re-split")
         return {split: np.sort(position[saved.loc[saved["split"] == split, "sample_id"]].to_numpy())
                 for split in SPLITS}
-    strata = labels["race"].astype(str).to_numpy() + "*" + labels["gender"].astype(str).to_numpy()
-    fixed = (labels["split"] == "test").to_numpy() if "split" in labels else None
-    indices = stratified_split(strata, val_fraction, test_fraction, seed, fixed)
+    if "split" in labels and labels["split"].isin(SPLITS).all():  # the dataset fixes every sample's split
+        indices = {split: np.flatnonzero((labels["split"] == split).to_numpy()) for split in SPLITS}
+    else:
+        strata = labels[strata_columns(labels)].astype(str).agg("*".join, axis=1).to_numpy()
+        fixed = (labels["split"] == "test").to_numpy() if "split" in labels else None
+        indices = stratified_split(strata, val_fraction, test_fraction, seed, fixed)
     if path is not None:
         column = np.empty(len(labels), dtype=object)
         for split, rows in indices.items():

@@ -110,7 +110,9 @@ def evaluate_predictions(table: pd.DataFrame, split: str, settings: FairnessSett
         if task in tasks and label not in tasks[task]:
             raise ConfigError(f"positive label '{label}' for {task} is not a class; classes: {', '.join(tasks[task])}")
     stats, layout = row_statistics(table, tasks, dict(settings.positive))
-    index = build_cells(table, settings.attributes, settings.categories)
+    # Attributes whose columns the table lacks (e.g. race on an emotion-only dataset) are left out.
+    attributes = [a for a in settings.attributes if all(part in table for part in a.split("*"))]
+    index = build_cells(table, attributes, settings.categories)
     groupings = [(np.zeros(len(table), np.int64), np.ones((index.n_cells, 1)))]
     groupings += [(a.row_group, a.membership) for a in index.attributes]
     abs_err = (table["age_pred"] - table["age_true"]).abs().to_numpy(np.float64) if layout.has_age else None
@@ -133,7 +135,7 @@ def evaluate_predictions(table: pd.DataFrame, split: str, settings: FairnessSett
     headline = _headline(list(overall.point))
     result: dict[str, Any] = {
         "split": split, "n": int(len(table)),
-        "settings": {"attributes": list(settings.attributes), "n_boot": settings.n_boot, "ci": settings.ci,
+        "settings": {"attributes": attributes, "n_boot": settings.n_boot, "ci": settings.ci,
                      "seed": settings.seed, "min_group_size": settings.min_group_size,
                      "positive": dict(settings.positive)},
         "overall": {**{m: overall.point[m][0] for m in headline},

@@ -24,7 +24,7 @@ def overall_metrics(table: pd.DataFrame, age_bins: Sequence[int] | None = None) 
             metrics["age_bin_acc"] = float(same.mean())
     if "age_latent" in table:
         metrics["age_noise_floor"] = float((table["age_latent"] - table["age_true"]).abs().mean())
-    for task in ("gender", "race"):
+    for task in ("gender", "race", "emotion"):
         if f"{task}_pred" in table:
             metrics[f"{task}_acc"] = float((table[f"{task}_pred"] == table[f"{task}_true"]).mean())
     return metrics

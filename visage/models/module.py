@@ -17,6 +17,7 @@ from visage.models.age_heads import AgeHead, weighted_mean
 from visage.models.networks import AGE
 
 SPLITS = ("train", "val", "test")
+KNOWN_TASKS = (AGE, "gender", "race", "emotion")
 
 
 class FaceAttributeModule(LightningModule):
@@ -34,8 +35,8 @@ class FaceAttributeModule(LightningModule):
         self.net = net(age_head=age_head, num_classes=dict(num_classes))
         self.tasks = list(self.net.heads.keys())
         for task in loss_weights:
-            if task not in self.tasks:
-                raise unknown_choice("task in loss.weights", task, self.tasks)
+            if task not in KNOWN_TASKS:
+                raise unknown_choice("task in loss.weights", task, KNOWN_TASKS)  # weights of absent tasks go unused
         self.loss_weights = {task: float(loss_weights.get(task, 1.0)) for task in self.tasks}
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler

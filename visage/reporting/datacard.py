@@ -77,10 +77,13 @@ def plot_age_histograms(labels: pd.DataFrame, path: Path, by: str = "race") -> P
     return path
 
 
-def render_card(data: CardInput, age_bins: Sequence[int], plot_name: str) -> str:
-    """Return the Markdown data card of `data`; `plot_name` is the histogram PNG beside the card."""
+def render_card(data: CardInput, age_bins: Sequence[int], plot_name: str | None) -> str:
+    """Return the Markdown data card of `data`; `plot_name` is the age histogram PNG beside the card."""
     labels = data.labels.copy()
-    labels["age_bin"] = assign_age_bins(labels["age"].to_numpy(), age_bins)
+    has_age = "age" in labels
+    if has_age:
+        labels["age_bin"] = assign_age_bins(labels["age"].to_numpy(), age_bins)
+    groups = [c for c in ("race", "gender", "age_bin", "emotion") if c in labels]
     text = lambda key: str(data.card.get(key) or "unknown").strip()  # noqa: E731
     lines = [
         f"# Data card: {data.name}",
@@ -91,18 +94,22 @@ def render_card(data: CardInput, age_bins: Sequence[int], plot_name: str) -> str
         "## Motivation", "", text("motivation"), "",
         "## Composition", "",
         f"- **{len(labels):,} samples** kept; {len(data.skipped):,} files skipped (see Preprocessing).",
-        f"- Age: mean {labels['age'].mean():.1f}, median {labels['age'].median():.1f}, "
-        f"range {labels['age'].min():g}-{labels['age'].max():g} years.",
-        "- Imbalance ratios (largest / smallest group): "
-        + ", ".join(f"{c} {imbalance_ratio(labels, c):.2f}" for c in ("race", "gender", "age_bin")) + ".",
-        "",
     ]
-    for column in ("race", "gender", "age_bin"):
+    if has_age:
+        lines.append(f"- Age: mean {labels['age'].mean():.1f}, median {labels['age'].median():.1f}, "
+                     f"range {labels['age'].min():g}-{labels['age'].max():g} years.")
+    lines += ["- Imbalance ratios (largest / smallest group): "
+              + ", ".join(f"{c} {imbalance_ratio(labels, c):.2f}" for c in groups) + ".", ""]
+    for column in groups:
         lines += [f"### Per {column}", "", markdown_table(group_counts(labels, column)), ""]
-    lines += ["### race × gender", "", markdown_table(pd.crosstab(labels["race"], labels["gender"])), ""]
-    lines += ["### race × age bin", "", markdown_table(pd.crosstab(labels["race"], labels["age_bin"], dropna=False)), ""]
-    lines += ["### Age per race", "", markdown_table(age_summary(labels, "race")), "",
-              f"![Age histograms per race]({plot_name})", ""]
+    for first, second in (("race", "gender"), ("race", "age_bin")):
+        if first in labels and second in labels:
+            crossed = pd.crosstab(labels[first], labels[second], dropna=False)
+            lines += [f"### {first} × {second.replace('_', ' ')}", "", markdown_table(crossed), ""]
+    if has_age and "race" in labels:
+        lines += ["### Age per race", "", markdown_table(age_summary(labels, "race")), ""]
+    if plot_name:
+        lines += [f"![Age histograms per race]({plot_name})", ""]
     lines += ["## Collection process", "", text("collection"), "", f"Consent: {text('consent')}", ""]
     lines += ["## Preprocessing and cleaning", "", text("preprocessing"), ""]
     if len(data.skipped):
