@@ -167,7 +167,7 @@ def test_fer2013_reads_the_csv_with_its_usage_splits(tmp_path: Path) -> None:
     make_fer2013(tmp_path / "fer2013.csv")
     with pytest.warns(UserWarning, match=r"data 'fer2013': skipped 2 of 44 files"):
         ds = FER2013(path=str(tmp_path / "fer2013.csv"), image_size=32)
-    assert len(ds) == 42 and ds.classes == {"emotion": EMOTIONS} and not ds.has_age
+    assert len(ds) == 42 and ds.task_classes == {"emotion": EMOTIONS} and not ds.has_age
     assert ds.labels["split"].value_counts().to_dict() == {"train": 28, "val": 7, "test": 7}
     item = ds[0]
     assert item["image"].shape == (3, 32, 32) and set(item) == {"image", "emotion", "index"}

@@ -19,7 +19,7 @@ from visage.reporting.datacard import CardInput, plot_age_histograms, render_car
 def card_input(dataset: FaceDataset, card: dict) -> CardInput:
     """Return the data card input of `dataset`: labels with class names, skips, mappings, facts."""
     labels = pd.DataFrame({task: pd.Categorical.from_codes(dataset.labels[task], categories=list(names))
-                           for task, names in dataset.classes.items()})
+                           for task, names in dataset.task_classes.items()})
     if dataset.has_age:
         labels["age"] = dataset.labels["age"].astype(float).to_numpy()
     skipped = getattr(dataset, "skipped", pd.DataFrame(columns=["file", "reason"]))

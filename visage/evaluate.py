@@ -51,7 +51,7 @@ def score_other_dataset(run_dir: Path, run_cfg: DictConfig, classes: dict[str, l
     datamodule = build_datamodule(run_cfg)
     dataset = datamodule.dataset
     for task, names in classes.items():
-        theirs = list(dataset.classes.get(task, ()))
+        theirs = list(dataset.task_classes.get(task, ()))
         if theirs != list(names):
             raise ConfigError(f"{task} classes of data '{dataset.name}' ({', '.join(theirs)}) differ from the run's "
                               f"({', '.join(classes[task])}); map them to the run's label space first")

@@ -34,7 +34,7 @@ def score_split(trainer: pl.Trainer, module: pl.LightningModule, datamodule: Fac
     table = predict_split(trainer, module, datamodule, split, list(evaluation.age_bins))
     write_table(predictions_path(run_dir, name), table)
     dataset = datamodule.dataset
-    classes = dataset.classes
+    classes = dataset.task_classes
     fairness = evaluate_predictions(table, name, fairness_settings(evaluation, classes), class_names=classes)
     write_json(fairness_path(run_dir, name), fairness)
     return overall_metrics(table, list(evaluation.age_bins)), fairness

@@ -38,7 +38,7 @@ def build_datamodule(cfg: DictConfig) -> FaceDataModule:
 def build_module(cfg: DictConfig, datamodule: FaceDataModule) -> pl.LightningModule:
     """Return the LightningModule of `cfg`, with a head per task the dataset labels, sized for its classes."""
     dataset = datamodule.dataset
-    num_classes = {task: len(names) for task, names in dataset.classes.items()}
+    num_classes = {task: len(names) for task, names in dataset.task_classes.items()}
     return instantiate(cfg.model, num_classes=num_classes, **({} if dataset.has_age else {"age_head": None}))
 
 
@@ -87,7 +87,7 @@ def train(cfg: DictConfig, sweep_group: str | None = None) -> tuple[dict[str, An
         metrics[split], fairness[split] = score_split(trainer, module, datamodule, split, cfg.evaluation, output_dir)
     dataset = datamodule.dataset
     metrics["dataset"] = {"name": dataset.name, **dataset.describe(),
-                          "classes": {task: list(names) for task, names in dataset.classes.items()}}
+                          "classes": {task: list(names) for task, names in dataset.task_classes.items()}}
     metrics["overrides"] = list(cfg.get("job_overrides") or [])
     metrics["objective"] = instantiate(cfg.objective)(metrics=metrics, fairness=fairness)
     write_json(output_dir / "metrics.json", metrics)

@@ -35,8 +35,12 @@ class FaceDataset(Dataset, ABC):
         return len(self.labels)
 
     @property
-    def classes(self) -> dict[str, tuple[str, ...]]:
-        """Return the class names of each classification task this dataset labels."""
+    def task_classes(self) -> dict[str, tuple[str, ...]]:
+        """Return the class names of each classification task this dataset labels.
+
+        (Not named `classes`: cloudpickle, which submitit uses to ship jobs, would then try to pickle
+        the unrelated `torch.classes` module for any function that reads `.classes`.)
+        """
         return {task: tuple(getattr(self, f"{task}_classes")) for task in CLASSIFICATION_TASKS
                 if hasattr(self, f"{task}_classes")}
 
@@ -52,7 +56,7 @@ class FaceDataset(Dataset, ABC):
     def _targets(self) -> dict[str, torch.Tensor]:
         # Per-item pandas access costs more than a training step's share; index tensors instead.
         if getattr(self, "_target_cache", None) is None or len(next(iter(self._target_cache.values()))) != len(self):
-            cache = {task: torch.as_tensor(np.array(self.labels[task], dtype=np.int64)) for task in self.classes}
+            cache = {task: torch.as_tensor(np.array(self.labels[task], dtype=np.int64)) for task in self.task_classes}
             if self.has_age:
                 cache["age"] = torch.as_tensor(np.array(self.labels["age"], dtype=np.float32))
             self._target_cache = cache

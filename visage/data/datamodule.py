@@ -68,7 +68,7 @@ class FaceDataModule(LightningDataModule):
         self.age_bins = list(age_bins)
         self.seed = split_seed
         train = self.split_indices["train"]
-        view = training_labels(dataset.labels.iloc[train], dataset.classes, age_bins)
+        view = training_labels(dataset.labels.iloc[train], dataset.task_classes, age_bins)
         weights = self.sampler.weights(view, np.random.default_rng(split_seed))
         if self.sampler.mode == "subset":
             self.split_indices["train"], weights = train[weights > 0], weights[weights > 0]

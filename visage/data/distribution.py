@@ -53,7 +53,7 @@ class TrainingDistribution(pl.Callback):
         datamodule = trainer.datamodule
         train = datamodule.split_indices["train"]
         dataset = datamodule.dataset
-        view = training_labels(dataset.labels.iloc[train], dataset.classes, datamodule.age_bins)
+        view = training_labels(dataset.labels.iloc[train], dataset.task_classes, datamodule.age_bins)
         result = {"sampler": type(datamodule.sampler).__name__, "mode": datamodule.sampler.mode,
                   "samples_drawn": int(self.counts.sum()),
                   **{by: distribution_table(view, self.counts[train], self.loss_weight[train], by)

@@ -29,7 +29,7 @@ def predictions_table(dataset: FaceDataset, indices: np.ndarray, outputs: dict[s
     if dataset.has_age:
         table["age_true"] = labels["age"].astype(float)
         table["age_pred"] = outputs["age"][order][position].astype(float)
-    for task, names in dataset.classes.items():
+    for task, names in dataset.task_classes.items():
         names = np.asarray(names)
         prob = outputs[task][order][position]
         table[f"{task}_true"] = names[labels[task].to_numpy()]
@@ -38,11 +38,11 @@ def predictions_table(dataset: FaceDataset, indices: np.ndarray, outputs: dict[s
         for k, name in enumerate(names):
             table[f"{task}_prob_{name}"] = prob[:, k]
     for column in ("race", "gender"):
-        if column in dataset.classes:
+        if column in dataset.task_classes:
             table[column] = table[f"{column}_true"]
     if dataset.has_age:
         table["age_bin"] = assign_age_bins(table["age_true"].to_numpy(), age_bins).astype(str)
-    used = {"sample_id", "age", *dataset.classes}
+    used = {"sample_id", "age", *dataset.task_classes}
     for column in labels.columns:
         if column not in used:
             table[column] = labels[column].to_numpy()
