@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 from visage.data.base import FaceDataset
 from visage.data.sampling import Sampler, training_labels
 from visage.data.splits import SPLITS, load_or_create_split
+from visage.errors import ConfigError
 
 
 class AugmentedSubset(Dataset):
@@ -44,7 +45,7 @@ def _is_identity(transform: A.BasicTransform | None) -> bool:
 
 
 class FaceDataModule(LightningDataModule):
-    """Splits a FaceDataset stratified by race×gender and serves uint8 image batches.
+    """Splits a FaceDataset stratified by race×gender (else by its task labels) and serves uint8 image batches.
 
     With `split_dir`, the split is written there once as a CSV of sample ids and reused afterwards.
 
@@ -105,5 +106,5 @@ class FaceDataModule(LightningDataModule):
     def loader(self, split: str) -> DataLoader:
         """Return an unshuffled, unaugmented loader over any split (for predictions)."""
         if split not in SPLITS:
-            raise ValueError(f"unknown split '{split}'; available: {', '.join(SPLITS)}")
+            raise ConfigError(f"unknown split '{split}'; available: {', '.join(SPLITS)}")
         return self._loader(split, shuffle=False, augment=False)
