@@ -15,7 +15,6 @@ import lightning.pytorch as pl
 import torch
 import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
 from omegaconf import open_dict
 
 from visage.cli import CONFIG_DIR, set_private_defaults

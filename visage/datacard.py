@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import hydra
-import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 

@@ -10,7 +10,6 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-LABEL_COLUMNS = ("sample_id", "age", "gender", "race")
 CLASSIFICATION_TASKS = ("gender", "race", "emotion")
 
 

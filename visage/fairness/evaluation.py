@@ -109,7 +109,7 @@ def evaluate_predictions(table: pd.DataFrame, split: str, settings: FairnessSett
     for task, label in settings.positive.items():
         if task in tasks and label not in tasks[task]:
             raise ConfigError(f"positive label '{label}' for {task} is not a class; classes: {', '.join(tasks[task])}")
-    stats, layout = row_statistics(table, tasks, dict(settings.positive))
+    stats, layout = row_statistics(table, tasks)
     # Attributes whose columns the table lacks (e.g. race on an emotion-only dataset) are left out.
     attributes = [a for a in settings.attributes if all(part in table for part in a.split("*"))]
     index = build_cells(table, attributes, settings.categories)

@@ -26,7 +26,6 @@ class StatLayout:
     columns: tuple[str, ...]
     tasks: dict[str, tuple[str, ...]]  # classification task -> its class names
     has_age: bool
-    positive: dict[str, str]           # binary task -> the class counted as "selected"
 
     def __getitem__(self, name: str) -> int:
         return self.columns.index(name)
@@ -54,8 +53,7 @@ def _confidence(table: pd.DataFrame, task: str) -> np.ndarray:
     return table[f"{task}_prob"].to_numpy(dtype=np.float64)
 
 
-def row_statistics(table: pd.DataFrame, tasks: dict[str, tuple[str, ...]],
-                   positive: dict[str, str]) -> tuple[np.ndarray, StatLayout]:
+def row_statistics(table: pd.DataFrame, tasks: dict[str, tuple[str, ...]]) -> tuple[np.ndarray, StatLayout]:
     """Return the (rows, K) matrix of per-row statistics whose group sums give every metric."""
     columns: dict[str, np.ndarray] = {"n": np.ones(len(table))}
     has_age = "age_pred" in table and "age_true" in table
@@ -77,7 +75,7 @@ def row_statistics(table: pd.DataFrame, tasks: dict[str, tuple[str, ...]],
             inside = (bins == b).astype(np.float64)
             columns[f"{task}_bin{b}_conf"] = inside * confidence
             columns[f"{task}_bin{b}_correct"] = inside * correct
-    layout = StatLayout(tuple(columns), tasks, has_age, positive)
+    layout = StatLayout(tuple(columns), tasks, has_age)
     return np.column_stack(list(columns.values())), layout
 
 
