@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY, run_cli
+from tests.conftest import TINY, TINY_DATA, run_cli
 
 
 def test_cli_smoke_run_with_default_wandb_logger_stays_offline_in_run_dir(tmp_path: Path) -> None:
@@ -37,10 +37,12 @@ def test_cli_smoke_run_with_default_wandb_logger_stays_offline_in_run_dir(tmp_pa
         ("data.planted.gender_flip.Asian=1.5", "error: data.planted.gender_flip.Asian=1.5 is out of range [0.0, 1.0]"),
         ("trainer.max_epochs=[", "error: cannot parse overrides"),
         ("backbone.pretrained=true", "error: backbone.pretrained=true needs backbone.checkpoint_path"),
+        ("data=utkface", "error: missing value for data.root; set it on the command line, e.g. data.root=<value>"),
     ],
 )
 def test_bad_input_gives_one_line_exit_2_and_leaves_nothing(tmp_path: Path, override: str, message: str) -> None:
-    done = run_cli("visage.train", *TINY, override, f"paths.experiments_dir={tmp_path}/exp", cwd=tmp_path)
+    tiny = [o for o in TINY if not (override.startswith("data=") and o in TINY_DATA)]
+    done = run_cli("visage.train", *tiny, override, f"paths.experiments_dir={tmp_path}/exp", cwd=tmp_path)
     assert done.returncode == 2, done.stderr[-2000:]
     assert done.stderr.strip().splitlines()[-1].startswith(message)
     assert "Traceback" not in done.stderr

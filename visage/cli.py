@@ -97,6 +97,14 @@ def _explain(error: Exception, probe: list[str], config_name: str) -> str:
     return message.strip().splitlines()[0]
 
 
+def missing_values(node: Any, prefix: str = "") -> list[str]:
+    """Return the dotted keys left at `???` (mandatory, unset) in a plain config container."""
+    if isinstance(node, dict):
+        return [k for key, value in node.items() if key != "hydra"
+                for k in missing_values(value, f"{prefix}{key}.")]
+    return [prefix.rstrip(".")] if node == "???" else []
+
+
 def check_composition(overrides: Sequence[Override], config_name: str, config_dir: Path = CONFIG_DIR) -> None:
     """Raise ConfigError (one line) if the config cannot be composed with these overrides."""
     GlobalHydra.instance().clear()
@@ -104,9 +112,13 @@ def check_composition(overrides: Sequence[Override], config_name: str, config_di
         with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
             for probe in _probes(overrides):
                 try:
-                    compose(config_name=config_name, overrides=probe)
+                    cfg = compose(config_name=config_name, overrides=probe)
                 except (HydraException, OmegaConfBaseException) as error:
                     raise ConfigError(_explain(error, probe, config_name)) from None
+                missing = missing_values(OmegaConf.to_container(cfg, resolve=False))
+                if missing:
+                    raise ConfigError(f"missing value for {', '.join(missing)}; set it on the command line, "
+                                      f"e.g. {missing[0]}=<value>")
     finally:
         GlobalHydra.instance().clear()
 
