@@ -84,3 +84,16 @@ def test_wandb_runs_of_a_sweep_share_its_group(compose_train) -> None:
     assert logger._wandb_init["group"] == "study"
     (alone,) = build_loggers(cfg)
     assert alone._wandb_init["group"] == "train"
+
+
+def test_optuna_preset_searches_loss_weights_on_the_fairness_objective(tmp_path: Path) -> None:
+    done = sweep(tmp_path, "optuna", "sweep=optuna_loss_weights", "hydra.sweeper.n_trials=2")
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = pd.read_csv(tmp_path / "optuna" / "summary.csv")
+    assert len(summary) == 2 and (summary["status"] == "ok").all()
+    for _, row in summary.iterrows():
+        assert "loss.weights.age=" in row["overrides"] and "loss.weights.race=" in row["overrides"]
+        job = tmp_path / "optuna" / str(row["job"])
+        metrics = json.loads((job / "metrics.json").read_text())
+        gap = json.loads((job / "fairness" / "val.json").read_text())["disparity"]["race"]["age_mae_gap"]
+        assert metrics["objective"] == pytest.approx(metrics["val"]["age_mae"] + gap)
