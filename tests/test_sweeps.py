@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from omegaconf import open_dict
 
 from tests.conftest import TINY, run_cli
 from visage.fairness.objectives import error_plus_gap
@@ -80,10 +81,13 @@ def test_error_plus_gap_objective() -> None:
 
 def test_wandb_runs_of_a_sweep_share_its_group(compose_train) -> None:
     cfg = compose_train("logger=wandb")
-    (logger,) = build_loggers(cfg, group="study")
-    assert logger._wandb_init["group"] == "study"
     (alone,) = build_loggers(cfg)
     assert alone._wandb_init["group"] == "train"
+    with open_dict(cfg):  # what main() sets for a sweep job
+        cfg.sweep_group, cfg.sweep_job_name = "study", "backbone=resnet18"
+    (logger,) = build_loggers(cfg)
+    assert logger._wandb_init["group"] == "study"
+    assert logger._wandb_init["name"] == "backbone=resnet18"
 
 
 def test_optuna_preset_searches_loss_weights_on_the_fairness_objective(tmp_path: Path) -> None:

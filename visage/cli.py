@@ -6,7 +6,8 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from hydra.errors import HydraException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from visage.errors import ConfigError, exit_with_usage_error, unknown_choice
+from visage.errors import ConfigError, config_error_in, exit_with_usage_error, unknown_choice
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "conf"
 
@@ -131,6 +132,18 @@ def remove_fresh_output_dir(output_dir: str | Path) -> None:
     leftovers = [p for p in path.iterdir() if p.name not in {".hydra"} and not p.name.endswith(".log")]
     if not leftovers:
         shutil.rmtree(path)
+
+
+@contextmanager
+def usage_errors_exit() -> Iterator[None]:
+    """Turn a ConfigError raised inside (also one Hydra wrapped while instantiating) into one line, exit 2."""
+    try:
+        yield
+    except Exception as error:
+        usage_error = config_error_in(error)
+        if usage_error is None:
+            raise
+        exit_with_usage_error(usage_error)
 
 
 def run_entry_point(hydra_main: Callable[[], Any], config_name: str) -> None:

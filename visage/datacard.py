@@ -8,10 +8,9 @@ import hydra
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from visage.cli import CONFIG_DIR, run_entry_point
+from visage.cli import CONFIG_DIR, run_entry_point, usage_errors_exit
 from visage.data.base import FaceDataset
 from visage.data.build import build_dataset
-from visage.errors import config_error_in, exit_with_usage_error
 from visage.reporting.datacard import CardInput, plot_age_histograms, render_card
 
 
@@ -40,15 +39,10 @@ def write_card(dataset: FaceDataset, card: dict, out_dir: Path, age_bins: list[i
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="datacard")
 def main(cfg: DictConfig) -> None:
     """Build the configured dataset's index and write its data card."""
-    try:
+    with usage_errors_exit():
         dataset = build_dataset(cfg.data)
         card = OmegaConf.to_container(cfg.data.get("card") or {}, resolve=True)
         path = write_card(dataset, card, Path(cfg.out_dir), list(cfg.age_bins))
-    except Exception as error:
-        usage_error = config_error_in(error)
-        if usage_error is None:
-            raise
-        exit_with_usage_error(usage_error)
     print(f"wrote {path}")
 
 

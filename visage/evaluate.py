@@ -16,8 +16,8 @@ import pandas as pd
 import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from visage.cli import CONFIG_DIR, run_entry_point
-from visage.errors import ConfigError, config_error_in, exit_with_usage_error
+from visage.cli import CONFIG_DIR, run_entry_point, usage_errors_exit
+from visage.errors import ConfigError
 from visage.fairness.evaluation import evaluate_predictions
 from visage.run_files import fairness_path, predictions_path, write_json
 from visage.scoring import fairness_settings, score_split
@@ -74,7 +74,7 @@ def _set_values(node: DictConfig) -> dict[str, Any]:
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="evaluate")
 def main(cfg: DictConfig) -> None:
     """Evaluate a trained run on its own saved predictions or on another dataset."""
-    try:
+    with usage_errors_exit():
         run_dir, run_cfg, metrics = load_run(cfg.run)
         classes = metrics["dataset"]["classes"]
         with open_dict(run_cfg):
@@ -87,11 +87,6 @@ def main(cfg: DictConfig) -> None:
             rescore_saved(run_dir, run_cfg, classes, list(cfg.splits or run_cfg.evaluation.splits))
         else:
             score_other_dataset(run_dir, run_cfg, classes, list(cfg.splits or ["test"]))
-    except Exception as error:
-        usage_error = config_error_in(error)
-        if usage_error is None:
-            raise
-        exit_with_usage_error(usage_error)
 
 
 if __name__ == "__main__":

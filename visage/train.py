@@ -42,15 +42,9 @@ def build_module(cfg: DictConfig, datamodule: FaceDataModule) -> pl.LightningMod
     return instantiate(cfg.model, num_classes=num_classes, **({} if dataset.has_age else {"age_head": None}))
 
 
-def build_loggers(cfg: DictConfig, group: str | None = None) -> list[Any]:
-    """Return the configured Lightning loggers (none for `logger=none`); W&B runs join `group` if given."""
-    loggers = []
-    for spec in (cfg.get("logger") or {}).values():
-        if group and str(spec.get("_target_", "")).endswith("WandbLogger"):
-            loggers.append(instantiate(spec, group=group, name=cfg.get("job_name")))
-        else:
-            loggers.append(instantiate(spec))
-    return loggers
+def build_loggers(cfg: DictConfig) -> list[Any]:
+    """Return the configured Lightning loggers (none for `logger=none`)."""
+    return [instantiate(spec) for spec in (cfg.get("logger") or {}).values()]
 
 
 def build_callbacks(cfg: DictConfig) -> list[pl.Callback]:
@@ -58,11 +52,8 @@ def build_callbacks(cfg: DictConfig) -> list[pl.Callback]:
     return [instantiate(spec) for spec in (cfg.get("callbacks") or {}).values()]
 
 
-def train(cfg: DictConfig, sweep_group: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Fit, then predict and score val and test, writing the run files; return (metrics dict, objects dict).
-
-    `sweep_group` names the sweep a job belongs to (its W&B group).
-    """
+def train(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fit, then predict and score val and test, writing the run files; return (metrics dict, objects dict)."""
     if cfg.get("torch_threads"):
         torch.set_num_threads(int(cfg.torch_threads))
     pl.seed_everything(cfg.seed, workers=True)
@@ -70,7 +61,7 @@ def train(cfg: DictConfig, sweep_group: str | None = None) -> tuple[dict[str, An
     output_dir = Path(cfg.paths.output_dir)
     datamodule = build_datamodule(cfg)
     module = build_module(cfg, datamodule)
-    loggers = build_loggers(cfg, sweep_group)
+    loggers = build_loggers(cfg)
     trainer: pl.Trainer = instantiate(cfg.trainer, logger=loggers or False, callbacks=build_callbacks(cfg))
     for lg in loggers:
         lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
@@ -117,12 +108,14 @@ def main(cfg: DictConfig) -> float:
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     with open_dict(cfg):
         cfg.job_overrides = overrides
-        cfg.job_name = hydra_cfg.job.override_dirname or None
+        if in_sweep:  # read by logger configs: a W&B run per job, named by its overrides, grouped by sweep
+            cfg.sweep_group = Path(hydra_cfg.sweep.dir).name
+            cfg.sweep_job_name = hydra_cfg.job.override_dirname or None
     if in_sweep and (done := finished_objective(output_dir, overrides)) is not None:
         print(f"already finished, skipped: {' '.join(overrides)} (objective {done:.4f})")
         return done
     try:
-        metrics, _ = train(cfg, sweep_group=Path(hydra_cfg.sweep.dir).name if in_sweep else None)
+        metrics, _ = train(cfg)
     except Exception as error:
         if in_sweep:
             log.error("job failed (%s): %s", " ".join(overrides), error)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -15,8 +14,6 @@ import torch
 
 from visage.data.base import FaceDataset
 from visage.errors import ConfigError
-
-log = logging.getLogger(__name__)
 
 IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM", b"GIF8", b"RIFF")
 
@@ -33,8 +30,7 @@ def looks_like_image(path: Path) -> bool:
 
 def read_rgb(path: Path, size: int) -> np.ndarray | None:
     """Return the image at `path` as a (size, size, 3) uint8 RGB array, or None if it cannot be decoded."""
-    with warnings.catch_warnings():
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
         return None
     interpolation = cv2.INTER_AREA if min(image.shape[:2]) > size else cv2.INTER_LINEAR
