@@ -6,7 +6,12 @@ same sensitive features (race, gender, age_bin, race*gender, race*age_bin) and o
 metrics (age MAE, gender and race accuracy); it runs `--ref-boot` resamples and its time is scaled
 linearly to B (bootstrap cost is linear in resamples). Prints both and the ratio.
 
-    python bench/fairness_eval.py [--rows 1000000] [--boot 1000] [--ref-boot 5]
+Then the two backends of `evaluate_predictions` on the same smaller table: the default vectorised one
+and `backend=fairlearn` (MetricFrame per attribute, on the table and on each resample), which write
+the same JSON; prints both times and their ratio (`--backend-rows`, `--backend-boot`).
+
+    python bench/fairness_eval.py [--rows 1000000] [--boot 1000] [--ref-boot 5] [--perm 1000]
+                                  [--backend-rows 3000] [--backend-boot 50] [--skip-reference]
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import pandas as pd
 from fairlearn.metrics import MetricFrame
 from sklearn.metrics import accuracy_score, mean_absolute_error
 
-from visage.fairness.evaluation import DEFAULT_ATTRIBUTES, FairnessSettings, evaluate_predictions
+from visage.core.names import DEFAULT_ATTRIBUTES
+from visage.fairness.evaluation import FairnessSettings, evaluate_predictions
 
 RACES = ("White", "Black", "Asian", "Indian", "Others")
 AGE_BINS = ("0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70+")
@@ -60,23 +66,49 @@ def reference_seconds(table: pd.DataFrame, n_boot: int) -> float:
     return time.perf_counter() - start
 
 
+def compare_backends(rows: int, n_boot: int, n_perm: int) -> None:
+    """Print the times of the vectorised and the fairlearn backend on one table, and their ratio."""
+    table = synthetic_predictions(rows, seed=1)
+    times = {}
+    for backend in ("vectorised", "fairlearn"):
+        settings = FairnessSettings(n_boot=n_boot, seed=0, n_perm=n_perm, backend=backend)
+        start = time.perf_counter()
+        evaluate_predictions(table, "bench", settings)
+        times[backend] = time.perf_counter() - start
+    print(f"rows={rows:,} resamples={n_boot} permutations={n_perm}, every attribute, metric and interval")
+    print(f"backend=vectorised: {times['vectorised']:8.2f} s")
+    print(f"backend=fairlearn : {times['fairlearn']:8.2f} s  (ratio fairlearn / vectorised: "
+          f"{times['fairlearn'] / times['vectorised']:.0f}x)")
+
+
 def main() -> None:
     """Print visage's and fairlearn's evaluation times and their ratio."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--boot", type=int, default=1000)
     parser.add_argument("--ref-boot", type=int, default=5)
+    parser.add_argument("--perm", type=int, default=1000, help="permutations per gap p-value")
+    parser.add_argument("--backend-rows", type=int, default=3000)
+    parser.add_argument("--backend-boot", type=int, default=50)
+    parser.add_argument("--skip-reference", action="store_true", help="only the backend comparison")
     args = parser.parse_args()
+    compare_backends(args.backend_rows, args.backend_boot, args.perm)
+    if args.skip_reference:
+        return
     table = synthetic_predictions(args.rows)
     start = time.perf_counter()
-    evaluate_predictions(table, "bench", FairnessSettings(n_boot=args.boot, seed=0))
+    evaluate_predictions(table, "bench", FairnessSettings(n_boot=args.boot, seed=0, n_perm=0))
     ours = time.perf_counter() - start
+    start = time.perf_counter()
+    evaluate_predictions(table, "bench", FairnessSettings(n_boot=1, seed=0, n_perm=args.perm))
+    perm = time.perf_counter() - start
     no_boot = reference_seconds(table, 1)  # the point estimates plus one resample: subtract the fixed part
     ref = reference_seconds(table, args.ref_boot)
     per_resample = (ref - no_boot) / max(1, args.ref_boot - 1)
     ref_scaled = no_boot + per_resample * (args.boot - 1)
     print(f"rows={args.rows:,} resamples={args.boot}")
     print(f"visage evaluate_predictions (all metrics, all CIs): {ours:8.1f} s")
+    print(f"  + permutation p-values ({args.perm} permutations) : {perm:8.1f} s (measured with 1 resample)")
     print(f"fairlearn MetricFrame(n_boot), 3 metrics          : {ref_scaled:8.1f} s "
           f"(measured {args.ref_boot} resamples: {ref:.1f} s, scaled linearly)")
     print(f"speed-up visage / fairlearn                       : {ref_scaled / ours:8.1f}x  (goal >= 10x, < 60 s)")

@@ -17,9 +17,9 @@ import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
-from visage.cli import CONFIG_DIR, set_private_defaults
-from visage.models.networks import AGE
-from visage.train import build_datamodule, build_module
+from visage.core.names import AGE
+from visage.runner.builders import build_datamodule, build_module
+from visage.runner.cli import CONFIG_DIR, set_private_defaults
 
 
 def bare_epoch(module: pl.LightningModule, loader: torch.utils.data.DataLoader) -> float:

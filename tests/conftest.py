@@ -1,10 +1,7 @@
-"""Shared fixtures: a composed config shrunk to seconds, and a helper that runs the CLI."""
+"""Shared fixtures: a composed config shrunk to seconds (helpers live in tests/helpers.py)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,13 +10,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, open_dict
 
-from visage.cli import CONFIG_DIR
-
-ROOT = Path(__file__).resolve().parent.parent
-
-# Small enough for seconds on 2 cores, large enough that every race×gender cell reaches each split.
-TINY_DATA = ["data.n_samples=240", "data.image_size=32"]
-TINY = [*TINY_DATA, "trainer=smoke", "logger=none", "datamodule.batch_size=32"]
+from tests.helpers import TINY, TINY_DATA
+from visage.runner.cli import CONFIG_DIR
 
 
 @pytest.fixture
@@ -43,9 +35,3 @@ def compose_train(tmp_path: Path) -> Callable[..., DictConfig]:
     yield _compose
     GlobalHydra.instance().clear()
 
-
-def run_cli(module: str, *args: str, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
-    """Run `python -m <module> args...` in `cwd` and return the finished process."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "WANDB_MODE": "offline"}
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)

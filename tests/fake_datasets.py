@@ -49,11 +49,14 @@ UTK_MALFORMED = {
 }
 UTK_BAD_HEADER = "30_1_1_20170116000000001.jpg.chip.jpg"
 UTK_UNDECODABLE = "31_1_1_20170116000000002.jpg.chip.jpg"
+UNDECODABLE_BYTES = b"\xff\xd8\xff\xe0" + bytes(200)  # a JPEG header, then nothing OpenCV can decode
+UTK_TRUNCATED = "32_0_2_20170116000000003.jpg.chip.jpg"  # cut short: OpenCV fills the rest with grey
+UTK_RESCUED = "33_0_3_20170116000000004.jpg.chip.jpg"  # broken in UTKFace/, readable in crop_part1/
 
 
 def make_utkface(root: Path, ages: tuple[int, ...] = (3, 25, 60)) -> pd.DataFrame:
-    """Write a UTKFace folder (every race × gender × age, malformed names, a corrupt and an
-    undecodable image, a non-image file) and return the valid rows' labels."""
+    """Write a UTKFace folder (every race × gender × age, malformed names, a file that is no image,
+    one whose header passes but whose body does not decode, a non-image file); return the valid rows' labels."""
     photos = face_photos()
     rows, k = [], 0
     for race in range(5):
@@ -67,9 +70,38 @@ def make_utkface(root: Path, ages: tuple[int, ...] = (3, 25, 60)) -> pd.DataFram
     for name in UTK_MALFORMED:
         write_jpeg(root / name, variant(photos, 0))
     (root / UTK_BAD_HEADER).write_bytes(b"this is not an image at all")
-    (root / UTK_UNDECODABLE).write_bytes(b"\xff\xd8\xff\xe0" + bytes(200))
+    (root / UTK_UNDECODABLE).write_bytes(UNDECODABLE_BYTES)
     (root / "README.txt").write_text("not part of the data")
     return pd.DataFrame(rows)
+
+
+def make_utkface_download(root: Path) -> dict[str, object]:
+    """Write UTKFace as downloaded: `UTKFace/` (aligned crops), `crop_part1/` and the in-the-wild `part1/`
+    holding copies of the same faces, plus broken files; return what a correct index must find.
+
+    Returns a dict with `faces` (the face keys that must be kept, one file each), `duplicates` (copies
+    that must be skipped), `undecodable` / `truncated` (files that pass the header check but do not
+    decode), and `found` (image files written).
+    """
+    labels = make_utkface(root / "UTKFace")
+    photos = face_photos()
+    keys = [name.split(".", 1)[0] for name in labels["sample_id"]]
+    chips = [name.split(".", 1)[0] for name in labels["sample_id"] if name.endswith(".chip.jpg")]
+    duplicates = []
+    for k, key in enumerate(chips[:4]):  # the same face cropped differently, in crop_part1/ ...
+        write_jpeg(root / "crop_part1" / f"{key}.jpg.chip.jpg", variant(photos, k)[10:-10, 10:-10])
+        duplicates.append(f"crop_part1/{key}.jpg.chip.jpg")
+    for k, key in enumerate(chips[:2]):  # ... and as the original photo, in the in-the-wild part1/
+        write_jpeg(root / "part1" / f"{key}.jpg", np.pad(variant(photos, k), ((20, 20), (20, 20), (0, 0))))
+        duplicates.append(f"part1/{key}.jpg")
+    ok, jpeg = cv2.imencode(".jpg", variant(photos, 7))
+    (root / "UTKFace" / UTK_TRUNCATED).write_bytes(jpeg.tobytes()[: len(jpeg) * 2 // 3])
+    (root / "UTKFace" / UTK_RESCUED).write_bytes(UNDECODABLE_BYTES)
+    write_jpeg(root / "crop_part1" / UTK_RESCUED, variant(photos, 8))
+    return {"faces": {*keys, UTK_RESCUED.split(".", 1)[0]}, "duplicates": duplicates,
+            "undecodable": [f"UTKFace/{UTK_UNDECODABLE}", f"UTKFace/{UTK_RESCUED}"],
+            "truncated": [f"UTKFace/{UTK_TRUNCATED}"], "rescued": f"crop_part1/{UTK_RESCUED}",
+            "found": len(keys) + len(duplicates) + len(UTK_MALFORMED) + 5}
 
 
 FAIR_RACES = ("White", "Black", "Latino_Hispanic", "East Asian", "Southeast Asian", "Indian", "Middle Eastern")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY, TINY_DATA, run_cli
+from tests.helpers import TINY, TINY_DATA, run_cli
 
 
 def test_cli_smoke_run_with_default_wandb_logger_stays_offline_in_run_dir(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from visage.cli import group_options
 from visage.models.backbone import Backbone
+from visage.runner.cli import group_options
 
 BACKBONES = group_options("backbone")
 
@@ -49,3 +49,47 @@ def test_every_group_option_composes(compose_train, group: str) -> None:
         assert cfg is not None
         if group in ("augmentation", "objective", "age_loss"):
             assert instantiate(cfg[group]) is not None
+
+
+def _instantiated(cfg, group: str):  # noqa: ANN001, ANN202
+    node = cfg[group]
+    if group in ("logger", "callbacks"):
+        return [instantiate(spec) for spec in (node or {}).values()]
+    return instantiate(node)
+
+
+@pytest.mark.parametrize(("group", "option"), [
+    (group, option)
+    for group in ("logger", "callbacks", "sampler", "objective", "augmentation", "age_loss")
+    for option in group_options(group)
+])
+def test_every_group_option_instantiates(compose_train, group: str, option: str) -> None:
+    built = _instantiated(compose_train(f"{group}={option}"), group)
+    assert built is not None
+    if group == "logger" and option != "none":
+        assert built, f"logger={option} built no logger"
+
+
+@pytest.mark.parametrize("option", [o for o in group_options("trainer") if o not in ("gpu", "ddp")])
+def test_every_cpu_trainer_instantiates(compose_train, option: str) -> None:
+    from lightning.pytorch import Trainer
+
+    trainer = instantiate(compose_train(f"trainer={option}").trainer, logger=False)
+    assert isinstance(trainer, Trainer)
+
+
+@pytest.mark.parametrize("option", group_options("model"))
+def test_every_model_instantiates_and_predicts(compose_train, option: str) -> None:
+    from visage.runner.builders import build_model
+
+    cfg = compose_train(f"model={option}")
+    module = build_model(cfg.model, {"gender": ["Male", "Female"], "race": ["A", "B", "C"]}, has_age=True)
+    out = module.eval()(torch.zeros(2, 3, cfg.data.image_size, cfg.data.image_size, dtype=torch.uint8))
+    assert out["race"].shape == (2, 3) and out["gender"].shape == (2, 2) and len(out["age"]) == 2
+
+
+def test_synthetic_data_config_instantiates(compose_train) -> None:
+    from visage.data.build import build_dataset
+
+    dataset = build_dataset(compose_train("data.n_samples=50").data)
+    assert len(dataset) == 50 and dataset.image(0).shape == (3, 32, 32)

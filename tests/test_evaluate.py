@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from tests.conftest import run_cli
+from tests.helpers import TINY, run_cli
 from visage.train import train
 
 
@@ -19,8 +19,7 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import open_dict
 
-    from tests.conftest import TINY
-    from visage.cli import CONFIG_DIR
+    from visage.runner.cli import CONFIG_DIR
 
     run = tmp_path_factory.mktemp("evaluate") / "run"
     GlobalHydra.instance().clear()
@@ -65,3 +64,25 @@ def test_not_a_run_is_one_line_exit_2(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines()[-1] == (
         f"error: run={tmp_path / 'missing'} is not a finished visage run (needs .hydra/config.yaml and metrics.json)")
     assert not (tmp_path / "missing").exists()
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("evaluation.fairness.attributes=[race,rase]", "error: unknown fairness attribute 'rase' in 'rase'; available: "
+                                                   "race, gender, age_bin, intersections such as race*gender"),
+    ("evaluation.fairness.ci=95", "error: fairness ci=95 must be in (0, 1), e.g. 0.95"),
+    ("evaluation.fairness.backend=sklearn", "error: unknown fairness backend 'sklearn'; available: fairlearn, vectorised"),
+])
+def test_bad_fairness_settings_fail_before_training(tmp_path: Path, override: str, message: str) -> None:
+    run_dir = tmp_path / "run"
+    done = run_cli("visage.train", *TINY, override, f"hydra.run.dir={run_dir}", f"paths.experiments_dir={tmp_path}",
+                   cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [message]
+    assert not run_dir.exists()
+
+
+def test_audit_needs_run_or_predictions(tmp_path: Path) -> None:
+    done = run_cli("visage.evaluate", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: give run=<run dir> or predictions=<file.csv|file.parquet> out=<file.json>"]

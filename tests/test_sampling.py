@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from visage.core.errors import ConfigError
 from visage.data.sampling import DropAgeRange, InverseFrequency, OversampleGroup
-from visage.errors import ConfigError
-from visage.train import build_datamodule, train
+from visage.runner.builders import build_datamodule
+from visage.train import train
 
 VIEW = pd.DataFrame({
     "age": [1, 2, 30, 31, 32, 33, 70, 2],

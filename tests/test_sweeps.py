@@ -11,12 +11,13 @@ import pandas as pd
 import pytest
 from omegaconf import open_dict
 
-from tests.conftest import TINY, run_cli
-from visage.fairness.objectives import error_plus_gap
+from tests.helpers import TINY, run_cli
+from visage.core.errors import ConfigError
+from visage.fairness.objectives import error_plus_gap, split_metric
 from visage.reporting.sweep_summary import pareto_front
-from visage.train import build_loggers
+from visage.runner.builders import build_loggers
 
-FAST = [*TINY, "evaluation.fairness.n_boot=50"]
+FAST = [*TINY, "evaluation.fairness.n_boot=50", "evaluation.fairness.n_perm=50", "evaluation.fairness.min_group_size=3"]
 
 
 def sweep(tmp_path: Path, name: str, *args: str):
@@ -41,6 +42,15 @@ def test_two_by_two_sweep_gives_four_rows_with_their_overrides(tmp_path: Path, l
         assert row["race_worst"] in {"White", "Black", "Asian", "Indian", "Others"}
         assert row["race_age_mae_gap_ci"].startswith("[")
     assert found == combos
+    # Chosen on validation: worst groups, gaps and the Pareto front come from val; test is only shown beside.
+    for _, row in summary.iterrows():
+        val = json.loads((tmp_path / "grid" / str(row["job"]) / "fairness" / "val.json").read_text())
+        test = json.loads((tmp_path / "grid" / str(row["job"]) / "fairness" / "test.json").read_text())
+        assert row["race_age_mae_gap"] == pytest.approx(val["disparity"]["race"]["age_mae_gap"])
+        assert row["race_worst"] == val["disparity"]["race"]["worst_group"]["age_mae"]
+        assert row["test_race_age_mae_gap"] == pytest.approx(test["disparity"]["race"]["age_mae_gap"])
+    expected = pareto_front(summary["val_age_mae"].to_numpy(float), summary["race_age_mae_gap"].to_numpy(float))
+    assert summary["pareto"].tolist() == expected.tolist()
     assert summary["pareto"].any()
     assert (tmp_path / "grid" / "summary.md").read_text().startswith("# Sweep summary: grid")
 
@@ -74,9 +84,14 @@ def test_pareto_front_by_hand() -> None:
 
 
 def test_error_plus_gap_objective() -> None:
-    metrics = {"val": {"age_mae": 5.0}}
+    metrics = {"val": {"age_mae": 5.0}, "test": {"age_mae": 1.0}}
     fairness = {"val": {"disparity": {"race": {"age_mae_gap": 2.0}}}}
     assert error_plus_gap(metrics, fairness, weight=0.5) == pytest.approx(6.0)
+    with pytest.raises(ConfigError, match="objective split=test: models are chosen on validation data"):
+        split_metric(metrics, split="test")
+    undefined = {"val": {"disparity": {"race": {"age_mae_gap": None, "undefined": {"age_mae_gap": "too few groups"}}}}}
+    with pytest.raises(ConfigError, match="age_mae gap over 'race' on split 'val' is undefined: too few groups"):
+        error_plus_gap(metrics, undefined)
 
 
 def test_wandb_runs_of_a_sweep_share_its_group(compose_train) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from visage.core.errors import ConfigError
 from visage.data.synthetic import RACES, SyntheticFaces, age_prior, render_faces
-from visage.errors import ConfigError
 
 N = 3000
 

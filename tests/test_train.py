@@ -59,7 +59,7 @@ def test_smoke_run_writes_the_run_contract(compose_train) -> None:
 
 
 def test_splits_are_disjoint_and_stratified(compose_train) -> None:
-    from visage.train import build_datamodule
+    from visage.runner.builders import build_datamodule
 
     dm = build_datamodule(compose_train("data.n_samples=1000"))
     parts = [set(dm.split_indices[s]) for s in ("train", "val", "test")]

@@ -10,9 +10,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-CLASSIFICATION_TASKS = ("gender", "race", "emotion")
-
-
+from visage.core.names import CLASSIFICATION_TASKS
 
 
 class FaceDataset(Dataset, ABC):

@@ -11,10 +11,11 @@ import torch
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
+from visage.core.errors import ConfigError
+from visage.core.names import SPLITS
 from visage.data.base import FaceDataset
 from visage.data.sampling import Sampler, training_labels
-from visage.data.splits import SPLITS, load_or_create_split
-from visage.errors import ConfigError
+from visage.data.splits import load_or_create_split
 
 
 class AugmentedSubset(Dataset):
@@ -38,6 +39,18 @@ class AugmentedSubset(Dataset):
             out = self.transform(image=hwc)["image"]
             item["image"] = torch.from_numpy(np.ascontiguousarray(out)).permute(2, 0, 1)
         return item
+
+
+def _transforms(transform: A.BasicTransform | None) -> list[Any]:
+    """Return `transform` and every transform nested in it, in a fixed order."""
+    if transform is None:
+        return []
+    return [transform, *[t for child in getattr(transform, "transforms", []) for t in _transforms(child)]]
+
+
+def _augmentation_states(transform: A.BasicTransform | None) -> list[tuple[Any, Any]]:
+    """Return the (NumPy, Python) random states of every albumentations transform in `transform`."""
+    return [(t.random_generator.bit_generator.state, t.py_random.getstate()) for t in _transforms(transform)]
 
 
 def _is_identity(transform: A.BasicTransform | None) -> bool:
@@ -68,6 +81,7 @@ class FaceDataModule(LightningDataModule):
         self.sampler = sampler or Sampler()
         self.age_bins = list(age_bins)
         self.seed = split_seed
+        self.generator = torch.Generator().manual_seed(split_seed)  # weighted draws; saved for resume
         train = self.split_indices["train"]
         view = training_labels(dataset.labels.iloc[train], dataset.task_classes, age_bins)
         weights = self.sampler.weights(view, np.random.default_rng(split_seed))
@@ -90,10 +104,20 @@ class FaceDataModule(LightningDataModule):
         """Return the augmented training loader: shuffled, or drawn by the sampler's weights."""
         if self.sampler.mode != "sample" or self.sampler.is_uniform:
             return self._loader("train", shuffle=True, augment=True)
-        generator = torch.Generator().manual_seed(self.seed)
         draw = WeightedRandomSampler(torch.as_tensor(self.train_weights, dtype=torch.double),
-                                     num_samples=len(self.train_weights), replacement=True, generator=generator)
+                                     num_samples=len(self.train_weights), replacement=True, generator=self.generator)
         return self._loader("train", shuffle=False, augment=True, sampler=draw)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the random state of the training draws (sampler, augmentation); Lightning saves it in checkpoints."""
+        return {"sampler_generator": self.generator.get_state(), "augmentation": _augmentation_states(self.augmentation)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the random state of the training draws (resume)."""
+        self.generator.set_state(state_dict["sampler_generator"])
+        for transform, (numpy_state, python_state) in zip(_transforms(self.augmentation), state_dict["augmentation"]):
+            transform.random_generator.bit_generator.state = numpy_state
+            transform.py_random.setstate(python_state)
 
     def val_dataloader(self) -> DataLoader:
         """Return the validation loader."""

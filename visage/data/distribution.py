@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
 import numpy as np
 import pandas as pd
+import torch
 
+from visage.core.run_files import write_json
 from visage.data.sampling import training_labels
 
 
@@ -46,9 +47,22 @@ class TrainingDistribution(pl.Callback):
         np.add.at(self.counts, index, 1.0)
         self.loss_weight[index] = batch["weight"].cpu().numpy() if "weight" in batch else 1.0
 
+    def state_dict(self) -> dict[str, Any]:
+        """Return the tally so far (saved in checkpoints, so a resumed run counts the whole run)."""
+        return {"counts": self.counts, "loss_weight": self.loss_weight}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the tally of an interrupted run."""
+        self.counts, self.loss_weight = state_dict["counts"], state_dict["loss_weight"]
+
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Write the distribution table per attribute."""
-        if self.counts is None or not trainer.is_global_zero:
+        """Write the distribution table per attribute (under DDP, the samples every rank drew)."""
+        if self.counts is None:
+            return
+        if trainer.world_size > 1:  # each rank drew its own shard
+            total = trainer.strategy.reduce(torch.as_tensor(self.counts), reduce_op="sum")
+            self.counts = total.cpu().numpy()
+        if not trainer.is_global_zero:
             return
         datamodule = trainer.datamodule
         train = datamodule.split_indices["train"]
@@ -58,5 +72,4 @@ class TrainingDistribution(pl.Callback):
                   "samples_drawn": int(self.counts.sum()),
                   **{by: distribution_table(view, self.counts[train], self.loss_weight[train], by)
                      for by in self.attributes if by in view}}
-        self.output_dir.mkdir(parents=True, exist_ok=True)
-        (self.output_dir / "training_distribution.json").write_text(json.dumps(result, indent=2) + "\n")
+        write_json(self.output_dir / "training_distribution.json", result)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from visage.data.files import FileFaceDataset, looks_like_image, require_dir, warn_skips
+from visage.core.errors import ConfigError
+from visage.data.files import BAD_HEADER, FileFaceDataset, drop_undecodable, looks_like_image, require_dir
 from visage.data.harmonize import FAIRFACE_AGE_CENTRES, FAIRFACE_RACES, race_mapping
-from visage.errors import ConfigError
 
 GENDERS = ("Male", "Female")
 LABEL_FILES = {"train": "fairface_label_train.csv", "test": "fairface_label_val.csv"}
@@ -31,7 +31,7 @@ def _skip_reason(row: pd.Series, root: Path, check_headers: bool) -> str | None:
     if not path.is_file():
         return "image file missing"
     if check_headers and not looks_like_image(path):
-        return "not an image (bad file header)"
+        return BAD_HEADER
     return None
 
 
@@ -42,9 +42,12 @@ class FairFace(FileFaceDataset):
     age_binned = True
 
     def __init__(self, root: str | None = None, image_size: int = 64, harmonize_to: str | None = None,
-                 check_headers: bool = True, name: str = "fairface") -> None:
+                 check_headers: bool = True, verify_images: bool = True, cache_mb: float = 2048.0,
+                 name: str = "fairface") -> None:
         self.name = name
         self.image_size = image_size
+        self.verify_images = verify_images
+        self.cache_mb = cache_mb
         folder = require_dir(root, name)
         mapping, self.race_classes = race_mapping(harmonize_to) if harmonize_to else (None, FAIRFACE_RACES)
         self.label_mapping = {"race": mapping or {}, "age": FAIRFACE_AGE_CENTRES}
@@ -60,11 +63,9 @@ class FairFace(FileFaceDataset):
             frames.append(frame.assign(split=split if split == "test" else None))
         table = pd.concat(frames, ignore_index=True)
         reasons = table.apply(_skip_reason, axis=1, root=folder, check_headers=check_headers)
-        self.skipped = pd.DataFrame({"file": table.loc[reasons.notna(), "file"], "reason": reasons[reasons.notna()]})
-        warn_skips(name, self.skipped, len(table))
+        self.skipped = pd.DataFrame({"file": table.loc[reasons.notna(), "file"],
+                                     "reason": reasons[reasons.notna()]}).reset_index(drop=True)
         kept = table[reasons.isna()].reset_index(drop=True)
-        if kept.empty:
-            raise ConfigError(f"data.root={root} holds no valid FairFace rows ({len(table)} skipped)")
         race_names = kept["race"].map(mapping) if mapping else kept["race"]
         self.labels = pd.DataFrame({
             "sample_id": kept["file"],
@@ -76,4 +77,6 @@ class FairFace(FileFaceDataset):
             "race_original": kept["race"],
             "split": kept["split"],
         })
-        self._init_cache()
+        if verify_images and len(self.labels):
+            self.labels, self.skipped = drop_undecodable(self.labels, self.skipped)
+        self.finish_index(len(table), f"data.root={root} holds no valid FairFace rows")

@@ -9,7 +9,7 @@ visage's default age bins are FairFace's, so bin accuracy compares the other way
 
 from __future__ import annotations
 
-from visage.errors import unknown_choice
+from visage.core.errors import unknown_choice
 
 FAIRFACE_RACES = ("White", "Black", "Latino_Hispanic", "East Asian", "Southeast Asian", "Indian", "Middle Eastern")
 UTKFACE_RACES = ("White", "Black", "Asian", "Indian", "Others")

@@ -19,8 +19,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from visage.age_bins import assign_age_bins
-from visage.errors import ConfigError, unknown_choice
+from visage.core.age_bins import assign_age_bins
+from visage.core.errors import ConfigError, unknown_choice
 
 Mode = Literal["sample", "reweight", "subset"]
 MODES = ("sample", "reweight", "subset")

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from visage.core.errors import ConfigError, unknown_choice
 from visage.data.base import FaceDataset
-from visage.errors import ConfigError, unknown_choice
 
 RACES = ("White", "Black", "Asian", "Indian", "Others")
 GENDERS = ("Male", "Female")

@@ -1,8 +1,9 @@
 """UTKFace as published: `[age]_[gender]_[race]_[date&time].jpg` (also `.jpg.chip.jpg`).
 
 gender 0 = Male, 1 = Female; race 0 White, 1 Black, 2 Asian, 3 Indian, 4 Others; age 0-116.
-Files whose names miss a field or hold out-of-range values, and files that are not images, are
-skipped with one summarising warning and recorded (`skipped`) for the data card.
+Files whose names miss a field or hold out-of-range values, files that are not images or do not
+decode, and second copies of a face (same `age_gender_race_datetime` in another sub-folder) are
+skipped with one summarising warning and recorded (`skipped`) for the data card and run summary.
 """
 
 from __future__ import annotations
@@ -10,15 +11,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from visage.data.files import FileFaceDataset, looks_like_image, require_dir, warn_skips
-from visage.errors import ConfigError
+from visage.data.files import (
+    BAD_HEADER,
+    SKIP_COLUMNS,
+    FileFaceDataset,
+    drop_undecodable,
+    looks_like_image,
+    require_dir,
+)
 
 GENDERS = ("Male", "Female")
 RACES = ("White", "Black", "Asian", "Indian", "Others")
 MAX_AGE = 116
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+DUPLICATE = "duplicate face (same age_gender_race_datetime as a kept file)"
 
 
 def parse_name(name: str) -> tuple[int, int, int] | str:
@@ -39,32 +48,61 @@ def parse_name(name: str) -> tuple[int, int, int] | str:
 
 
 class UTKFace(FileFaceDataset):
-    """The UTKFace folder at `root` (flat, possibly with sub-folders such as `part1/`)."""
+    """The UTKFace folder at `root`, with any sub-folders (`UTKFace/`, `crop_part1/`, the in-the-wild parts).
+
+    The published download holds the same face in several sub-folders (aligned crop, crop, original
+    photo). Files are keyed by `age_gender_race_datetime`; one readable file per key is kept (the
+    aligned crop first, see `_deduplicate`) and the other copies are skipped as duplicates, so no face
+    can be in two splits.
+    """
 
     gender_classes = GENDERS
     race_classes = RACES
 
     def __init__(self, root: str | None = None, image_size: int = 64, check_headers: bool = True,
-                 name: str = "utkface") -> None:
+                 verify_images: bool = True, cache_mb: float = 2048.0, name: str = "utkface") -> None:
         self.name = name
         self.image_size = image_size
+        self.verify_images = verify_images
+        self.cache_mb = cache_mb
         folder = require_dir(root, name)
         rows, skipped = [], []
-        for path in _image_files(folder):
+        files = _image_files(folder)
+        for path in files:
+            relative = path.relative_to(folder).as_posix()
             parsed = parse_name(path.name)
             if isinstance(parsed, str):
-                skipped.append((path.relative_to(folder).as_posix(), parsed))
+                skipped.append((relative, parsed))
             elif check_headers and not looks_like_image(path):
-                skipped.append((path.relative_to(folder).as_posix(), "not an image (bad file header)"))
+                skipped.append((relative, BAD_HEADER))
             else:
-                rows.append((path.relative_to(folder).as_posix(), *parsed, str(path)))
-        self.labels = pd.DataFrame(rows, columns=["sample_id", "age", "gender", "race", "path"])
-        self.labels = self.labels.sort_values("sample_id", ignore_index=True)
-        self.skipped = pd.DataFrame(skipped, columns=["file", "reason"])
-        warn_skips(name, self.skipped, len(rows) + len(skipped))
-        if self.labels.empty:
-            raise ConfigError(f"data.root={root} holds no valid UTKFace images ({len(skipped)} skipped)")
-        self._init_cache()
+                rows.append((relative, *parsed, str(path), path.name.split(".", 1)[0]))
+        self.labels = pd.DataFrame(rows, columns=["sample_id", "age", "gender", "race", "path", "face_key"])
+        self.skipped = pd.DataFrame(skipped, columns=SKIP_COLUMNS)
+        if verify_images and len(self.labels):  # before de-duplicating, so a readable copy wins over a broken one
+            self.labels, self.skipped = drop_undecodable(self.labels, self.skipped)
+        self.labels, duplicates = _deduplicate(self.labels)
+        self.skipped = pd.concat([self.skipped, duplicates], ignore_index=True)
+        self.finish_index(len(files), f"data.root={root} holds no valid UTKFace images")
+
+
+def _deduplicate(labels: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return one row per face key (sorted by sample id) and the skip rows of the other copies.
+
+    The copy kept is the aligned crop (`.chip.jpg`) first, then the one in the root or `UTKFace/`,
+    then in `crop_part*/`, then elsewhere (the in-the-wild parts), then the first by path.
+    """
+    top = labels["sample_id"].str.split("/").str[0].where(labels["sample_id"].str.contains("/"), "")
+    preference = pd.DataFrame({
+        "not_chip": ~labels["sample_id"].str.endswith(".chip.jpg"),
+        "folder": np.select([top.isin(["", "UTKFace"]), top.str.startswith("crop_part")], [0, 1], 2),
+        "sample_id": labels["sample_id"],
+    })
+    ranked = labels.loc[preference.sort_values(["not_chip", "folder", "sample_id"]).index]
+    copy = ranked["face_key"].duplicated()
+    duplicates = pd.DataFrame({"file": ranked.loc[copy, "sample_id"].to_numpy(), "reason": DUPLICATE})
+    kept = ranked[~copy].drop(columns="face_key").sort_values("sample_id", ignore_index=True)
+    return kept, duplicates
 
 
 def _image_files(folder: Path) -> list[Path]:

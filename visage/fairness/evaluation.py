@@ -1,50 +1,34 @@
 """From a predictions table to the fairness result (`fairness/<split>.json` of the run contract).
 
-Point estimates and bootstrap intervals come from one vectorised path (cell sums, `bootstrap.py`)
-that draws fairlearn's own resamples. fairlearn's `MetricFrame(n_boot=...)` and its parity functions
-are the reference the tests hold this path to, value for value; they are not called here because
-at a million rows fairlearn 0.15 needs minutes for the point estimates alone.
+Values per group come from one of two backends with the same output (`Estimates`): the vectorised
+path (cell sums over fairlearn's own resamples, `estimates.py`), or fairlearn's MetricFrame
+(`fairlearn_backend.py`, `evaluation.fairness.backend=fairlearn`). Everything after that is shared:
+per-group entries with undefined values named, disparities over the groups big enough to judge
+(`disparity.py`) and permutation p-values of the gaps (`permutation.py`).
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from visage.errors import ConfigError
-from visage.fairness.bootstrap import bootstrap_sums
+from visage.core.errors import ConfigError
+from visage.core.metric_specs import group_metrics
+from visage.core.names import GROUP_COLUMNS, INTERSECTION
+from visage.fairness.disparity import attribute_disparity, compared_groups, interval
+from visage.fairness.estimates import Estimates, GroupValues, vectorised_estimates
 from visage.fairness.groups import Attribute, build_cells, warn_empty_groups
-from visage.fairness.statistics import classification_tasks, metrics_from_sums, row_statistics
+from visage.fairness.permutation import permutation_p_values
+from visage.fairness.settings import FairnessSettings, validate_settings
+from visage.fairness.statistics import classification_tasks
 
-DEFAULT_ATTRIBUTES = ("race", "gender", "age_bin", "race*gender", "race*age_bin")
-LOWER_IS_BETTER = ("age_mae", "age_median_ae", "gender_ece", "race_ece", "emotion_ece")
+__all__ = ["FairnessSettings", "evaluate_predictions", "estimate", "json_ready"]
 
-
-@dataclass
-class FairnessSettings:
-    """How to evaluate: attributes, bootstrap size and level, minimum group size, positive labels."""
-
-    attributes: Sequence[str] = DEFAULT_ATTRIBUTES
-    n_boot: int = 1000
-    ci: float = 0.95
-    seed: int = 0
-    min_group_size: int = 30
-    positive: Mapping[str, str] = field(default_factory=lambda: {"gender": "Female"})
-    categories: Mapping[str, Sequence[str]] = field(default_factory=dict)
-
-    def quantiles(self) -> tuple[float, float]:
-        """Return the lower and upper quantile of the confidence interval."""
-        if not 0 < self.ci < 1:
-            raise ConfigError(f"fairness ci={self.ci} must be in (0, 1), e.g. 0.95")
-        if self.n_boot < 1:
-            raise ConfigError(f"fairness n_boot={self.n_boot} must be a positive number of resamples")
-        return (1 - self.ci) / 2, 1 - (1 - self.ci) / 2
+RATES = ("selection_rate", "tpr", "fpr")
 
 
 def json_ready(value: Any) -> Any:
@@ -53,6 +37,8 @@ def json_ready(value: Any) -> Any:
         return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, np.ndarray)):
         return [json_ready(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, (float, np.floating)):
@@ -60,108 +46,100 @@ def json_ready(value: Any) -> Any:
     return value
 
 
-def _interval(samples: np.ndarray, quantiles: tuple[float, float]) -> np.ndarray:
-    """Return lower/upper quantiles over the resample axis (first), ignoring resamples where it is NaN."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanquantile(samples, q=list(quantiles), axis=0)
+def estimate(table: pd.DataFrame, settings: FairnessSettings,
+             class_names: Mapping[str, Sequence[str]] | None = None) -> tuple[Estimates, list[str]]:
+    """Validate `settings` against `table` and return its estimates, with warnings about left-out attributes.
 
+    Attributes naming a contract grouping column the table lacks (race on an emotion-only dataset) are
+    left out with a warning; any other unknown column is a ConfigError.
+    """
+    if len(table) == 0:
+        raise ConfigError("the predictions table is empty")
+    tasks = classification_tasks(table, class_names)
+    validate_settings(settings, columns=sorted(set(GROUP_COLUMNS) | set(map(str, table.columns))), classes=tasks)
+    attributes = [a for a in settings.attributes if all(part in table for part in a.split(INTERSECTION))]
+    notes = [f"attribute '{a}' left out: the table has no column {', '.join(p for p in a.split(INTERSECTION) if p not in table)}"
+             for a in settings.attributes if a not in attributes]
+    index = build_cells(table, attributes, settings.categories)
+    if settings.backend == "fairlearn":
+        from visage.fairness.fairlearn_backend import fairlearn_estimates  # fairlearn is only imported when asked
 
-def _spread(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return (max − min, min / max) over the last axis, ignoring empty groups (NaN)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        high, low = np.nanmax(values, axis=-1), np.nanmin(values, axis=-1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return high - low, np.where(high > 0, low / high, np.nan)
-
-
-def _headline(metrics: Sequence[str]) -> list[str]:
-    """Return the metrics reported per group (not the per-class rates behind the parity metrics)."""
-    return [m for m in metrics if m == "age_bias" or m in LOWER_IS_BETTER or m.endswith(("_acc", "_macro_f1"))]
-
-
-class _Estimates:
-    """Point values and bootstrap samples of every metric, over the groups of one attribute."""
-
-    def __init__(self, point: dict[str, np.ndarray], boot: dict[str, np.ndarray]) -> None:
-        self.point, self.boot = point, boot
-
-    def gap(self, metric: str) -> tuple[float, float, np.ndarray, np.ndarray]:
-        """Return the point gap and ratio, and their bootstrap samples."""
-        gap, ratio = _spread(self.point[metric])
-        boot_gap, boot_ratio = _spread(self.boot[metric])
-        return float(gap), float(ratio), boot_gap, boot_ratio
+        return fairlearn_estimates(table, tasks, index, settings.n_boot, settings.seed), notes
+    return vectorised_estimates(table, tasks, index, settings.n_boot, settings.seed), notes
 
 
 def evaluate_predictions(table: pd.DataFrame, split: str, settings: FairnessSettings | None = None,
                          class_names: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
-    """Return the fairness result of one split: overall, by_group and disparity, each with CIs.
+    """Return the fairness result of one split: overall, by_group and disparity, each with intervals.
 
-    Every per-group value and every gap has a bootstrap interval; groups smaller than
-    `min_group_size` are flagged `small`, groups with no rows are reported `empty` with a warning.
+    Every per-group value and every gap has a bootstrap interval; groups smaller than `min_group_size`
+    are flagged `small` and (by default) left out of gaps, groups with no rows are reported `empty`
+    with a warning, and every undefined value is null with its reason.
     """
     settings = settings or FairnessSettings()
-    quantiles = settings.quantiles()
     if len(table) == 0:
         raise ConfigError(f"the predictions table of split '{split}' is empty")
-    tasks = classification_tasks(table, class_names)
-    for task, label in settings.positive.items():
-        if task in tasks and label not in tasks[task]:
-            raise ConfigError(f"positive label '{label}' for {task} is not a class; classes: {', '.join(tasks[task])}")
-    stats, layout = row_statistics(table, tasks)
-    # Attributes whose columns the table lacks (e.g. race on an emotion-only dataset) are left out.
-    attributes = [a for a in settings.attributes if all(part in table for part in a.split("*"))]
-    index = build_cells(table, attributes, settings.categories)
-    groupings = [(np.zeros(len(table), np.int64), np.ones((index.n_cells, 1)))]
-    groupings += [(a.row_group, a.membership) for a in index.attributes]
-    abs_err = (table["age_pred"] - table["age_true"]).abs().to_numpy(np.float64) if layout.has_age else None
-    boot_sums, boot_medians = bootstrap_sums(stats, index.row_cell, index.n_cells, settings.n_boot, settings.seed,
-                                             abs_err, groupings if layout.has_age else ())
-    cell_sums = np.zeros((index.n_cells, stats.shape[1]))
-    np.add.at(cell_sums, index.row_cell, stats)
-
-    def estimates(k: int) -> _Estimates:
-        row_group, membership = groupings[k]
-        point = metrics_from_sums(membership.T @ cell_sums, layout)
-        boot = metrics_from_sums(np.einsum("bck,cg->bgk", boot_sums, membership), layout)
-        if abs_err is not None:
-            medians = pd.Series(abs_err).groupby(row_group).median()
-            point["age_median_ae"] = medians.reindex(range(membership.shape[1])).to_numpy()
-            boot["age_median_ae"] = boot_medians[k]
-        return _Estimates(point, boot)
-
-    overall = estimates(0)
-    headline = _headline(list(overall.point))
+    estimates, notes = estimate(table, settings, class_names)
+    quantiles = settings.quantiles()
+    headline = group_metrics(estimates.overall.point)
+    rates = _rate_names(estimates, settings)
+    overall = estimates.overall
     result: dict[str, Any] = {
         "split": split, "n": int(len(table)),
-        "settings": {"attributes": attributes, "n_boot": settings.n_boot, "ci": settings.ci,
-                     "seed": settings.seed, "min_group_size": settings.min_group_size,
-                     "positive": dict(settings.positive)},
+        "settings": {**settings.describe(), "attributes": [a.name for a in estimates.attributes]},
         "overall": {**{m: overall.point[m][0] for m in headline},
-                    "ci": {m: _interval(overall.boot[m][:, 0], quantiles) for m in headline}},
-        "by_group": {}, "disparity": {}, "warnings": [],
+                    "ci": {m: interval(overall.boot[m][:, 0], quantiles) for m in headline}},
+        "by_group": {}, "disparity": {}, "warnings": list(notes),
     }
-    for k, attribute in enumerate(index.attributes, start=1):
-        groups = estimates(k)
-        message = warn_empty_groups(attribute, groups.point["n"])
+    for k, attribute in enumerate(estimates.attributes):
+        values = estimates.groups[k]
+        message = warn_empty_groups(attribute, values.point["n"])
         if message:
             result["warnings"].append(message)
-        result["by_group"][attribute.name] = _by_group(table, tasks, attribute, groups, headline, settings, quantiles)
-        result["disparity"][attribute.name] = _disparity(tasks, attribute, groups, headline, settings, quantiles)
+        result["by_group"][attribute.name] = _by_group(table, estimates, attribute, values, headline, rates,
+                                                       settings, quantiles)
+        disparity = attribute_disparity(attribute, values, estimates.tasks, headline, settings, quantiles)
+        observed = {key: disparity.get(key) for key in disparity if not isinstance(disparity[key], (dict, list))}
+        disparity["p_value"] = permutation_p_values(
+            estimates.stats, estimates.layout, attribute.row_group, compared_groups(values.point["n"], settings),
+            observed, settings.positive, settings.n_perm, settings.seed + k) if settings.n_perm else {}
+        result["disparity"][attribute.name] = disparity
     return json_ready(result)
 
 
-def _by_group(table: pd.DataFrame, tasks: Mapping[str, Sequence[str]], attribute: Attribute, groups: _Estimates,
-              headline: Sequence[str], settings: FairnessSettings, quantiles: tuple[float, float]) -> dict[str, Any]:
-    """Return {group: {n, small, empty, metrics..., ci, confusion}} for one attribute."""
+def _rate_names(estimates: Estimates, settings: FairnessSettings) -> dict[str, str]:
+    """Return {by_group key: metric} of the rates behind parity metrics (tasks with a positive label)."""
+    return {f"{task}_{rate}": f"{task}_{rate}_{settings.positive[task]}"
+            for task in estimates.tasks if task in settings.positive for rate in RATES}
+
+
+def _reason(metric: str, n: int, settings: FairnessSettings) -> str:
+    """Return why `metric` has no value in a group of `n` rows."""
+    if n == 0:
+        return "no rows in this group"
+    task, _, rate = metric.partition("_")
+    label = settings.positive.get(task)
+    if rate == "tpr":
+        return f"no row of true {task} {label} in this group (TPR has no denominator)"
+    if rate == "fpr":
+        return f"every row's true {task} is {label} in this group (FPR has no denominator)"
+    return "no denominator in this group"
+
+
+def _by_group(table: pd.DataFrame, estimates: Estimates, attribute: Attribute, values: GroupValues,
+              headline: Sequence[str], rates: Mapping[str, str], settings: FairnessSettings,
+              quantiles: tuple[float, float]) -> dict[str, Any]:
+    """Return {group: {n, small, empty, metrics..., ci, undefined, confusion}} for one attribute."""
     out = {}
+    shown = {**{m: m for m in headline}, **rates}
     for g, name in enumerate(attribute.groups):
-        n = int(groups.point["n"][g])
+        n = int(values.point["n"][g])
         entry: dict[str, Any] = {"n": n, "small": 0 < n < settings.min_group_size, "empty": n == 0}
-        entry.update({m: groups.point[m][g] for m in headline})
-        entry["ci"] = {m: _interval(groups.boot[m][:, g], quantiles) for m in headline}
-        entry["confusion"] = _confusions(table, tasks, attribute.row_group == g)
+        entry.update({key: values.point[metric][g] for key, metric in shown.items()})
+        entry["ci"] = {key: interval(values.boot[metric][:, g], quantiles) for key, metric in shown.items()}
+        entry["undefined"] = {key: _reason(key, n, settings) for key, metric in shown.items()
+                              if np.isnan(values.point[metric][g])}
+        entry["confusion"] = _confusions(table, estimates.tasks, attribute.row_group == g)
         out[name] = entry
     return out
 
@@ -175,52 +153,3 @@ def _confusions(table: pd.DataFrame, tasks: Mapping[str, Sequence[str]], rows: n
         matrix = matrix.reindex(index=list(names), columns=list(names), fill_value=0)
         out[task] = {t: {p: int(matrix.loc[t, p]) for p in names} for t in names}
     return out
-
-
-def _disparity(tasks: Mapping[str, Sequence[str]], attribute: Attribute, groups: _Estimates,
-               headline: Sequence[str], settings: FairnessSettings, quantiles: tuple[float, float]) -> dict[str, Any]:
-    """Return gaps (max−min), ratios (min/max), worst groups and parity metrics for one attribute, with CIs."""
-    out: dict[str, Any] = {"worst_group": {}, "ci": {}}
-    for metric in headline:
-        gap, ratio, boot_gap, boot_ratio = groups.gap(metric)
-        out[f"{metric}_gap"] = gap
-        out["ci"][f"{metric}_gap"] = _interval(boot_gap, quantiles)
-        if metric != "age_bias":  # a ratio of signed errors means nothing
-            out[f"{metric}_ratio"] = ratio
-            out["ci"][f"{metric}_ratio"] = _interval(boot_ratio, quantiles)
-        scores = np.abs(groups.point[metric]) if metric == "age_bias" else groups.point[metric]
-        if not np.isnan(scores).all():
-            worst = np.nanargmin(scores) if metric.endswith(("_acc", "_macro_f1")) else np.nanargmax(scores)
-            out["worst_group"][metric] = attribute.groups[int(worst)]
-    for task, names in tasks.items():
-        # fairlearn's parity metrics are binary: a task with a positive label is scored on it,
-        # a multi-class task one-vs-rest for each class.
-        labels = [settings.positive[task]] if task in settings.positive else list(names)
-        parity = {}
-        for label in labels:
-            _, _, dp_gap, dp_ratio = groups.gap(f"{task}_selection_rate_{label}")
-            point_gap, point_ratio = _spread(groups.point[f"{task}_selection_rate_{label}"])
-            eo, eo_boot = _equalized_odds(groups, task, label)
-            parity[label] = {
-                "demographic_parity_difference": float(point_gap), "demographic_parity_ratio": float(point_ratio),
-                "equalized_odds_difference": eo,
-                "ci": {"demographic_parity_difference": _interval(dp_gap, quantiles),
-                       "demographic_parity_ratio": _interval(dp_ratio, quantiles),
-                       "equalized_odds_difference": _interval(eo_boot, quantiles)},
-            }
-        if task in settings.positive:
-            values = parity[settings.positive[task]]
-            for key in ("demographic_parity_difference", "demographic_parity_ratio", "equalized_odds_difference"):
-                out[f"{task}_{key}"] = values[key]
-                out["ci"][f"{task}_{key}"] = values["ci"][key]
-        else:
-            out[f"{task}_one_vs_rest"] = parity
-    return out
-
-
-def _equalized_odds(groups: _Estimates, task: str, label: str) -> tuple[float, np.ndarray]:
-    """Return fairlearn's worst-case equalized odds difference (larger of the TPR and FPR gaps) and samples."""
-    tpr, fpr = f"{task}_tpr_{label}", f"{task}_fpr_{label}"
-    point = float(np.fmax(_spread(groups.point[tpr])[0], _spread(groups.point[fpr])[0]))
-    boot = np.fmax(_spread(groups.boot[tpr])[0], _spread(groups.boot[fpr])[0])
-    return point, boot

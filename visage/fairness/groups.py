@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-INTERSECTION = "*"
+from visage.core.names import INTERSECTION
 
 
 @dataclass(frozen=True)

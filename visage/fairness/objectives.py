@@ -1,6 +1,7 @@
 """Objectives a sweeper minimises, chosen with `objective=<name>`; each gets the run's results.
 
-`metrics` is the content of metrics.json, `fairness` maps split to its fairness result.
+`metrics` is the content of metrics.json, `fairness` maps split to its fairness result. Models are
+chosen on validation data: an objective on the test split is refused.
 """
 
 from __future__ import annotations
@@ -8,12 +9,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from visage.errors import ConfigError
+from visage.core.errors import ConfigError
+
+SELECTION_SPLIT = "val"
 
 
-def split_metric(metrics: Mapping[str, Any], fairness: Mapping[str, Any] | None = None, split: str = "val",
+def _check_split(split: str) -> None:
+    if split == "test":
+        raise ConfigError("objective split=test: models are chosen on validation data; use split=val "
+                          "(test numbers are reported beside, never used to choose)")
+
+
+def split_metric(metrics: Mapping[str, Any], fairness: Mapping[str, Any] | None = None, split: str = SELECTION_SPLIT,
                  metric: str = "age_mae") -> float:
     """Return `metrics[split][metric]`, e.g. the validation age MAE."""
+    _check_split(split)
     try:
         return float(metrics[split][metric])
     except KeyError:
@@ -22,17 +32,22 @@ def split_metric(metrics: Mapping[str, Any], fairness: Mapping[str, Any] | None 
         raise ConfigError(f"objective metric '{split}.{metric}' was not computed; available: {available}") from None
 
 
-def error_plus_gap(metrics: Mapping[str, Any], fairness: Mapping[str, Any], split: str = "val",
+def error_plus_gap(metrics: Mapping[str, Any], fairness: Mapping[str, Any], split: str = SELECTION_SPLIT,
                    metric: str = "age_mae", attribute: str = "race", weight: float = 1.0) -> float:
-    """Return overall error + weight · (worst − best group error) over `attribute`, on `split`.
+    """Return overall error + weight · (worst − best compared group's error) over `attribute`, on `split`.
 
     For error metrics (lower is better) such as age_mae: a fairness-aware objective that a sweeper
-    minimises, trading overall error against the gap between groups.
+    minimises, trading overall error against the gap between groups. The gap is over the groups big
+    enough to judge (`min_group_size`); where it is undefined the objective fails with its reason.
     """
     overall = split_metric(metrics, None, split, metric)
     try:
-        gap = fairness[split]["disparity"][attribute][f"{metric}_gap"]
+        disparity = fairness[split]["disparity"][attribute]
+        gap = disparity[f"{metric}_gap"]
     except KeyError:
         raise ConfigError(f"objective needs the {metric} gap over '{attribute}' on split '{split}'; "
                           f"evaluated attributes: {', '.join(fairness.get(split, {}).get('disparity', {}))}") from None
+    if gap is None:
+        reason = disparity.get("undefined", {}).get(f"{metric}_gap", "undefined")
+        raise ConfigError(f"objective: the {metric} gap over '{attribute}' on split '{split}' is undefined: {reason}")
     return overall + weight * float(gap)

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from visage.age_bins import assign_age_bins
+from visage.core.age_bins import assign_age_bins
+from visage.core.names import CLASSIFICATION_TASKS
 
 
 def overall_metrics(table: pd.DataFrame, age_bins: Sequence[int] | None = None) -> dict[str, float]:
@@ -24,7 +25,7 @@ def overall_metrics(table: pd.DataFrame, age_bins: Sequence[int] | None = None) 
             metrics["age_bin_acc"] = float(same.mean())
     if "age_latent" in table:
         metrics["age_noise_floor"] = float((table["age_latent"] - table["age_true"]).abs().mean())
-    for task in ("gender", "race", "emotion"):
+    for task in CLASSIFICATION_TASKS:
         if f"{task}_pred" in table:
             metrics[f"{task}_acc"] = float((table[f"{task}_pred"] == table[f"{task}_true"]).mean())
     return metrics

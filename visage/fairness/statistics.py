@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from visage.core.names import CLASSIFICATION_TASKS
+
 ECE_BINS = 10
-AGE = "age"
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ def classification_tasks(table: pd.DataFrame, class_names: dict[str, Sequence[st
     """Return the classification tasks in `table` with their class names (race from its prob columns)."""
     class_names = dict(class_names or {})
     tasks: dict[str, tuple[str, ...]] = {}
-    for task in ("gender", "race", "emotion"):
+    for task in CLASSIFICATION_TASKS:
         if f"{task}_pred" not in table or f"{task}_true" not in table:
             continue
         prob_columns = [c[len(task) + 6:] for c in table.columns if c.startswith(f"{task}_prob_")]
@@ -46,11 +47,14 @@ def classification_tasks(table: pd.DataFrame, class_names: dict[str, Sequence[st
     return tasks
 
 
-def _confidence(table: pd.DataFrame, task: str) -> np.ndarray:
+def confidence_of(table: pd.DataFrame, task: str) -> np.ndarray | None:
+    """Return the classifier's confidence per row: its largest class probability (or `<task>_prob`), if saved."""
     prob_columns = [c for c in table.columns if c.startswith(f"{task}_prob_")]
     if prob_columns:
         return table[prob_columns].to_numpy(dtype=np.float64).max(axis=1)
-    return table[f"{task}_prob"].to_numpy(dtype=np.float64)
+    if f"{task}_prob" in table:
+        return table[f"{task}_prob"].to_numpy(dtype=np.float64)
+    return None
 
 
 def row_statistics(table: pd.DataFrame, tasks: dict[str, tuple[str, ...]]) -> tuple[np.ndarray, StatLayout]:
@@ -69,7 +73,9 @@ def row_statistics(table: pd.DataFrame, tasks: dict[str, tuple[str, ...]]) -> tu
             columns[f"{task}_tp_{name}"] = ((pred == name) & (true == name)).astype(np.float64)
             columns[f"{task}_pred_{name}"] = (pred == name).astype(np.float64)
             columns[f"{task}_true_{name}"] = (true == name).astype(np.float64)
-        confidence = _confidence(table, task)
+        confidence = confidence_of(table, task)
+        if confidence is None:  # predictions without probabilities (e.g. an audited API): no ECE
+            continue
         bins = np.clip((confidence * ECE_BINS).astype(np.int64), 0, ECE_BINS - 1)
         for b in range(ECE_BINS):
             inside = (bins == b).astype(np.float64)
@@ -100,8 +106,9 @@ def metrics_from_sums(sums: np.ndarray, layout: StatLayout) -> dict[str, np.ndar
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             metrics[f"{task}_macro_f1"] = np.nanmean(f1, axis=0)
-        gaps = sum(np.abs(col(f"{task}_bin{b}_correct") - col(f"{task}_bin{b}_conf")) for b in range(ECE_BINS))
-        metrics[f"{task}_ece"] = _ratio(gaps, n)
+        if f"{task}_bin0_conf" in layout.columns:
+            gaps = sum(np.abs(col(f"{task}_bin{b}_correct") - col(f"{task}_bin{b}_conf")) for b in range(ECE_BINS))
+            metrics[f"{task}_ece"] = _ratio(gaps, n)
         for c in names:
             tp, pred, true = col(f"{task}_tp_{c}"), col(f"{task}_pred_{c}"), col(f"{task}_true_{c}")
             metrics[f"{task}_selection_rate_{c}"] = _ratio(pred, n)

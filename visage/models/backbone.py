@@ -9,7 +9,7 @@ import timm
 import torch
 from torch import nn
 
-from visage.errors import ConfigError
+from visage.core.errors import ConfigError
 
 
 class Backbone(nn.Module):

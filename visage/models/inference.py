@@ -7,9 +7,10 @@ import pandas as pd
 import torch
 from lightning.pytorch import LightningModule, Trainer
 
-from visage.age_bins import assign_age_bins
+from visage.core.age_bins import assign_age_bins
 from visage.data.base import FaceDataset
 from visage.data.datamodule import FaceDataModule
+
 
 def predictions_table(dataset: FaceDataset, indices: np.ndarray, outputs: dict[str, np.ndarray],
                       age_bins: list[int]) -> pd.DataFrame:
@@ -49,9 +50,22 @@ def predictions_table(dataset: FaceDataset, indices: np.ndarray, outputs: dict[s
     return table
 
 
+def _gather(outputs: dict[str, np.ndarray], trainer: Trainer) -> dict[str, np.ndarray]:
+    """Return every rank's outputs, each sample once (DDP shards samples and pads with repeats)."""
+    if trainer.world_size <= 1:
+        return outputs
+    shards: list[dict[str, np.ndarray] | None] = [None] * trainer.world_size
+    torch.distributed.all_gather_object(shards, outputs)
+    merged = {key: np.concatenate([shard[key] for shard in shards]) for key in outputs}
+    _, first = np.unique(merged["index"], return_index=True)
+    return {key: values[first] for key, values in merged.items()}
+
+
 def predict_split(trainer: Trainer, module: LightningModule, datamodule: FaceDataModule, split: str,
                   age_bins: list[int]) -> pd.DataFrame:
-    """Return the predictions table of `split`, computed with `trainer.predict`."""
+    """Return the predictions table of `split`, computed with `trainer.predict` (on every rank under DDP)."""
     batches = trainer.predict(module, dataloaders=datamodule.loader(split))
-    outputs = {key: torch.cat([b[key] for b in batches]).cpu().numpy() for key in batches[0]}
-    return predictions_table(datamodule.dataset, datamodule.split_indices[split], outputs, age_bins)
+    # Mixed precision may hand back bf16/fp16 tensors, which numpy cannot hold.
+    outputs = {key: torch.cat([b[key] for b in batches]).cpu() for key in batches[0]}
+    outputs = {key: (v.float() if v.is_floating_point() else v).numpy() for key, v in outputs.items()}
+    return predictions_table(datamodule.dataset, datamodule.split_indices[split], _gather(outputs, trainer), age_bins)

@@ -12,12 +12,14 @@ from torch import nn
 from torchmetrics import MeanAbsoluteError, Metric
 from torchmetrics.classification import MulticlassAccuracy
 
-from visage.errors import unknown_choice
+from visage.core.errors import ConfigError, unknown_choice
+from visage.core.names import AGE, SPLITS, TASKS
 from visage.models.age_heads import AgeHead, weighted_mean
-from visage.models.networks import AGE
+from visage.models.rng import RNG_KEY, collect_rng_states, restore_rng_states
 
-SPLITS = ("train", "val", "test")
-KNOWN_TASKS = (AGE, "gender", "race", "emotion")
+
+class NonFiniteLossError(ConfigError, FloatingPointError):
+    """The loss became NaN or infinite, most often from too high a learning rate; the run stops with one line."""
 
 
 class FaceAttributeModule(LightningModule):
@@ -35,13 +37,29 @@ class FaceAttributeModule(LightningModule):
         self.net = net(age_head=age_head, num_classes=dict(num_classes))
         self.tasks = list(self.net.heads.keys())
         for task in loss_weights:
-            if task not in KNOWN_TASKS:
-                raise unknown_choice("task in loss.weights", task, KNOWN_TASKS)  # weights of absent tasks go unused
+            if task not in TASKS:
+                raise unknown_choice("task in loss.weights", task, TASKS)  # weights of absent tasks go unused
         self.loss_weights = {task: float(loss_weights.get(task, 1.0)) for task in self.tasks}
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         # ModuleDict keys may not shadow nn.Module attributes such as `train`, hence the suffix.
         self.metrics = nn.ModuleDict({f"{split}_metrics": self._make_metrics(num_classes) for split in SPLITS})
+        self.run_spec: dict[str, Any] | None = None  # set by the runner; carried by every checkpoint
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Carry the run spec (resolved config, class names, preprocessing) and the global random state.
+
+        `load_run` then needs nothing else, and a resumed run draws what an uninterrupted one would
+        (Lightning restores the loops and optimiser, not the global RNGs).
+        """
+        if self.run_spec is not None:
+            checkpoint["visage"] = self.run_spec
+        checkpoint[RNG_KEY] = collect_rng_states()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Restore the global random state saved with the checkpoint (resume)."""
+        if RNG_KEY in checkpoint:
+            restore_rng_states(checkpoint[RNG_KEY])
 
     def _make_metrics(self, num_classes: Mapping[str, int]) -> nn.ModuleDict:
         metrics: dict[str, Metric] = {f"{task}_acc": MulticlassAccuracy(n, average="micro")
@@ -58,6 +76,7 @@ class FaceAttributeModule(LightningModule):
         outputs = self(batch["image"])
         weight = batch.get("weight")
         total = torch.zeros((), device=batch["image"].device)
+        losses: dict[str, torch.Tensor] = {}
         for task in self.tasks:
             if task == AGE:
                 loss = self.net.heads[AGE].loss(outputs[AGE], batch[AGE], weight)
@@ -66,13 +85,26 @@ class FaceAttributeModule(LightningModule):
                 loss = weighted_mean(F.cross_entropy(outputs[task], batch[task], reduction="none"), weight)
                 self.metrics[f"{split}_metrics"][f"{task}_acc"].update(outputs[task].detach(), batch[task])
             self.log(f"{split}/{task}_loss", loss, on_step=False, on_epoch=True)
+            losses[task] = loss.detach()
             total = total + self.loss_weights[task] * loss
         if not torch.isfinite(total):
-            raise FloatingPointError(f"{split} loss became {total.item()} at step {self.global_step}")
+            raise self._non_finite(split, total, losses)
         self.log(f"{split}/loss", total, on_step=False, on_epoch=True, prog_bar=split != "train")
         for name, metric in self.metrics[f"{split}_metrics"].items():
             self.log(f"{split}/{name}", metric, on_step=False, on_epoch=True, prog_bar=split != "train")
         return total
+
+    def _non_finite(self, split: str, total: torch.Tensor, losses: Mapping[str, torch.Tensor]) -> NonFiniteLossError:
+        """Return the one-line error for a NaN/inf loss: which loss, which step, what to try."""
+        bad = {task: float(v) for task, v in losses.items() if not torch.isfinite(v)} or \
+            {task: float(v) for task, v in losses.items()}
+        parts = ", ".join(f"{task}_loss={value:g}" for task, value in bad.items())
+        lr = getattr(self.optimizer_factory, "keywords", {}).get("lr")
+        hint = f"model.optimizer.lr={lr:g} now" if isinstance(lr, (int, float)) else "model.optimizer.lr"
+        return NonFiniteLossError(
+            f"{split} loss became {float(total.detach()):g} ({parts}) at step {self.global_step}, epoch {self.current_epoch}; "
+            f"the run is stopped and no metrics are written: lower the learning rate ({hint}) or check the data"
+        )
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         """Return the weighted multi-task loss of one training batch."""

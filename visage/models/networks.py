@@ -7,10 +7,9 @@ from collections.abc import Callable, Mapping
 import torch
 from torch import nn
 
+from visage.core.names import AGE
 from visage.models.age_heads import AgeHead
 from visage.models.backbone import Backbone
-
-AGE = "age"
 
 
 def _heads(in_features: int, age_head: Callable[..., AgeHead] | None,

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from visage.age_bins import assign_age_bins
+from visage.core.age_bins import assign_age_bins
 from visage.reporting.markdown import markdown_table
 
 SECTIONS = ("motivation", "collection", "consent", "preprocessing", "uses", "license", "distribution",
@@ -32,6 +32,7 @@ class CardInput:
     skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["file", "reason"]))
     label_mapping: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    notes: Sequence[str] = ()  # sentences on how the samples were checked (e.g. every image decoded once)
 
 
 def group_counts(labels: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -112,6 +113,7 @@ def render_card(data: CardInput, age_bins: Sequence[int], plot_name: str | None)
         lines += [f"![Age histograms per race]({plot_name})", ""]
     lines += ["## Collection process", "", text("collection"), "", f"Consent: {text('consent')}", ""]
     lines += ["## Preprocessing and cleaning", "", text("preprocessing"), ""]
+    lines += [note for sentence in data.notes for note in (sentence, "")]
     if len(data.skipped):
         reasons = data.skipped["reason"].value_counts().rename("files").rename_axis("reason").to_frame()
         lines += [f"{len(data.skipped)} files were skipped:", "", markdown_table(reasons), ""]

@@ -1,7 +1,10 @@
 """One row per job of a sweep: overrides, status, overall metrics, worst group and gap with CIs, Pareto front.
 
-Written at the end of every multirun (the Hydra callback below) and on demand with
-`python -m visage.summarize sweep=<dir>`; reads only the jobs' JSON files.
+Models are chosen on validation data: worst groups, gaps and the Pareto front are computed on the
+selection split (`val`); the same columns on the report split (`test`, prefixed `test_`) are shown
+beside them for the final write-up and never used to choose. Written at the end of every multirun
+(`visage.runner.sweep_callback`) and on demand with `python -m visage.summarize sweep=<dir>`; reads
+only the jobs' JSON files.
 """
 
 from __future__ import annotations
@@ -14,13 +17,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
 
+from visage.core.metric_specs import primary_metrics
+from visage.core.names import GROUP_COLUMNS
+from visage.core.run_files import FAILURE_FILE
 from visage.reporting.markdown import markdown_table
 
-FAILURE_FILE = "failure.json"
-OVERALL = ("age_mae", "gender_acc", "race_acc")
+OVERALL = tuple(primary_metrics())
 
 
 def _job_dirs(sweep_dir: Path) -> list[Path]:
@@ -28,11 +31,27 @@ def _job_dirs(sweep_dir: Path) -> list[Path]:
     return sorted(jobs, key=lambda p: (len(p.parts), int(p.name) if p.name.isdigit() else 0, str(p)))
 
 
-def job_row(job: Path, split: str, attributes: Sequence[str], metric: str) -> dict[str, Any]:
-    """Return the summary row of one job directory."""
+def _attribute_columns(fairness: dict[str, Any], attributes: Sequence[str], metric: str, prefix: str) -> dict[str, Any]:
+    """Return worst group, its value, gap, gap CI and gap p-value per attribute of one fairness result."""
+    row: dict[str, Any] = {}
+    for attribute in attributes:
+        disparity = fairness["disparity"].get(attribute, {})
+        low, high = disparity.get("ci", {}).get(f"{metric}_gap", [None, None])
+        worst = disparity.get("worst_group", {}).get(metric)
+        row[f"{prefix}{attribute}_worst"] = worst
+        row[f"{prefix}{attribute}_worst_{metric}"] = fairness["by_group"][attribute][worst][metric] if worst else None
+        row[f"{prefix}{attribute}_{metric}_gap"] = disparity.get(f"{metric}_gap")
+        row[f"{prefix}{attribute}_{metric}_gap_ci"] = f"[{low:.2f}, {high:.2f}]" if low is not None else None
+        row[f"{prefix}{attribute}_{metric}_gap_p"] = disparity.get("p_value", {}).get(f"{metric}_gap")
+    return row
+
+
+def job_row(job: Path, split: str, attributes: Sequence[str], metric: str, report_split: str | None = "test"
+            ) -> dict[str, Any]:
+    """Return the summary row of one job directory: selection-split columns, then report-split ones."""
     overrides = yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text()) or []
     row: dict[str, Any] = {"job": job.name, "overrides": " ".join(overrides)}
-    metrics_file, fairness_file, failure_file = job / "metrics.json", job / "fairness" / f"{split}.json", job / FAILURE_FILE
+    metrics_file, failure_file = job / "metrics.json", job / FAILURE_FILE
     if failure_file.is_file():
         failure = json.loads(failure_file.read_text())
         return {**row, "status": "failed", "error": f"{failure['type']}: {failure['message']}"}
@@ -40,17 +59,14 @@ def job_row(job: Path, split: str, attributes: Sequence[str], metric: str) -> di
         return {**row, "status": "missing", "error": "no metrics.json (still running, or killed)"}
     metrics = json.loads(metrics_file.read_text())
     row.update({"status": "ok", "error": "", "objective": metrics.get("objective")})
-    row.update({f"{split}_{m}": metrics.get(split, {}).get(m) for m in OVERALL})
-    if fairness_file.is_file():
-        fairness = json.loads(fairness_file.read_text())
-        for attribute in attributes:
-            disparity = fairness["disparity"].get(attribute, {})
-            low, high = disparity.get("ci", {}).get(f"{metric}_gap", [None, None])
-            worst = disparity.get("worst_group", {}).get(metric)
-            row[f"{attribute}_worst"] = worst
-            row[f"{attribute}_worst_{metric}"] = fairness["by_group"][attribute][worst][metric] if worst else None
-            row[f"{attribute}_{metric}_gap"] = disparity.get(f"{metric}_gap")
-            row[f"{attribute}_{metric}_gap_ci"] = f"[{low:.2f}, {high:.2f}]" if low is not None else None
+    splits = [split] + ([report_split] if report_split and report_split != split else [])
+    for s in splits:
+        row.update({f"{s}_{m}": metrics.get(s, {}).get(m) for m in OVERALL})
+    for s in splits:
+        fairness_file = job / "fairness" / f"{s}.json"
+        if fairness_file.is_file():
+            prefix = "" if s == split else f"{s}_"
+            row.update(_attribute_columns(json.loads(fairness_file.read_text()), attributes, metric, prefix))
     return row
 
 
@@ -65,11 +81,21 @@ def pareto_front(errors: np.ndarray, gaps: np.ndarray) -> np.ndarray:
     return front
 
 
-def summarize_sweep(sweep_dir: str | Path, split: str = "test", attributes: Sequence[str] = ("race", "gender", "age_bin"),
-                    metric: str = "age_mae", pareto_attribute: str = "race") -> pd.DataFrame:
-    """Write `summary.csv` and `summary.md` into the sweep directory; return the table."""
+def summarize_sweep(sweep_dir: str | Path, split: str = "val", attributes: Sequence[str] = GROUP_COLUMNS,
+                    metric: str = "age_mae", pareto_attribute: str = "race", report_split: str | None = "test"
+                    ) -> pd.DataFrame:
+    """Write `summary.csv` and `summary.md` into the sweep directory; return the table.
+
+    Args:
+        sweep_dir: the sweep directory.
+        split: the selection split: worst groups, gaps and the Pareto front are computed on it.
+        attributes: attributes whose worst group and gap get columns.
+        metric: the metric of those columns and of the Pareto front.
+        pareto_attribute: the attribute whose gap is the Pareto front's second objective.
+        report_split: shown beside (`<split>_` columns), never used to choose; None for none.
+    """
     sweep_dir = Path(sweep_dir)
-    rows = [job_row(job, split, attributes, metric) for job in _job_dirs(sweep_dir)]
+    rows = [job_row(job, split, attributes, metric, report_split) for job in _job_dirs(sweep_dir)]
     table = pd.DataFrame(rows)
     if table.empty:
         table = pd.DataFrame(columns=["job", "overrides", "status", "error"])
@@ -79,25 +105,14 @@ def summarize_sweep(sweep_dir: str | Path, split: str = "test", attributes: Sequ
                                        table[gap_column].astype(float).to_numpy())
     table.to_csv(sweep_dir / "summary.csv", index=False)
     counts = table["status"].value_counts().to_dict() if len(table) else {}
+    beside = (f" Columns prefixed `{report_split}_` are the `{report_split}` split, shown for the write-up and "
+              "never used to choose." if report_split and report_split != split else "")
     lines = [f"# Sweep summary: {sweep_dir.name}", "",
              f"{len(table)} jobs: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + ".",
-             f"Metrics on the `{split}` split; gaps are worst − best group {metric} with bootstrap CIs. "
-             f"`pareto` marks the jobs no other job beats on both overall {metric} and its {pareto_attribute} gap.",
+             f"Worst groups, gaps and `pareto` are on the `{split}` split (models are chosen on it); gaps are "
+             f"worst − best group {metric} over groups big enough to judge, with bootstrap CIs and permutation "
+             f"p-values. `pareto` marks the jobs no other job beats on both overall `{split}` {metric} and its "
+             f"{pareto_attribute} gap.{beside}",
              "", markdown_table(table, index=False), ""]
     (sweep_dir / "summary.md").write_text("\n".join(lines))
     return table
-
-
-class SweepSummaryCallback(Callback):
-    """Hydra callback: writes the sweep summary when a multirun ends."""
-
-    def __init__(self, split: str = "test", attributes: Sequence[str] = ("race", "gender", "age_bin"),
-                 metric: str = "age_mae") -> None:
-        self.split, self.attributes, self.metric = split, list(attributes), metric
-
-    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        """Summarise the sweep directory of this multirun."""
-        path = Path(config.hydra.sweep.dir)
-        if path.is_dir():
-            table = summarize_sweep(path, self.split, self.attributes, self.metric)
-            print(f"sweep summary ({len(table)} jobs): {path / 'summary.md'}")

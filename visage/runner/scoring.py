@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
-from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from visage.age_bins import age_bin_labels
+from visage.core.run_files import fairness_path, predictions_path, write_json, write_table
 from visage.data.datamodule import FaceDataModule
-from visage.fairness.evaluation import FairnessSettings, evaluate_predictions
+from visage.fairness.evaluation import evaluate_predictions
 from visage.fairness.overall import overall_metrics
+from visage.fairness.settings import FairnessSettings, settings_from_config, validate_settings
 from visage.models.inference import predict_split
-from visage.run_files import fairness_path, predictions_path, write_json, write_table
 
 
 def fairness_settings(evaluation: DictConfig, classes: Mapping[str, Sequence[str]]) -> FairnessSettings:
     """Return the configured fairness settings, with the dataset's own class names as group categories."""
-    settings: FairnessSettings = instantiate(evaluation.fairness)
-    categories = {**{task: list(names) for task, names in classes.items()},
-                  "age_bin": age_bin_labels(list(evaluation.age_bins))}
-    return dataclasses.replace(settings, categories={**categories, **dict(settings.categories)})
+    settings = settings_from_config(evaluation, classes)
+    validate_settings(settings, classes=classes)
+    return settings
 
 
 def score_split(trainer: pl.Trainer, module: pl.LightningModule, datamodule: FaceDataModule, split: str,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import importlib.resources
 import re
 import shutil
 import sys
@@ -19,16 +19,24 @@ from hydra.errors import HydraException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from visage.errors import ConfigError, config_error_in, exit_with_usage_error, unknown_choice
+from visage.core import privacy
+from visage.core.errors import ConfigError, config_error_in, exit_with_usage_error, unknown_choice
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "conf"
+
+def _config_dir() -> Path:
+    """Return the Hydra config folder: `visage.conf` of the installed package, else the checkout's `conf/`."""
+    try:
+        return Path(str(importlib.resources.files("visage.conf")))
+    except ModuleNotFoundError:  # a checkout on PYTHONPATH without an install
+        return Path(__file__).resolve().parents[2] / "conf"
+
+
+CONFIG_DIR = _config_dir()
 
 
 def set_private_defaults() -> None:
-    """Keep W&B offline unless the user chose a mode, and quiet."""
-    os.environ.setdefault("WANDB_MODE", "offline")
-    os.environ.setdefault("WANDB_SILENT", "true")
-    os.environ.setdefault("WANDB_DISABLE_GIT", "true")
+    """Keep W&B offline and library update checks off unless the user chose otherwise (see `visage.core.privacy`)."""
+    privacy.set_private_defaults()
 
 
 def group_options(group: str, config_dir: Path = CONFIG_DIR) -> list[str] | None:

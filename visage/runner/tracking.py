@@ -7,7 +7,9 @@ from typing import Any
 
 from lightning.pytorch.loggers import Logger, WandbLogger
 
-GROUP_METRICS = ("age_mae", "gender_acc", "race_acc")
+from visage.core.metric_specs import primary_metrics
+
+GROUP_METRICS = tuple(primary_metrics())
 
 
 def group_rows(fairness: Mapping[str, Any], metrics: Sequence[str] = GROUP_METRICS) -> list[list[Any]]:

@@ -1,4 +1,4 @@
-"""Writing the files of a run directory atomically, so an interrupted run leaves no half file."""
+"""The run directory contract: where each file lives, and writing them atomically (no half file is ever left)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+CONFIG_FILE = ".hydra/config.yaml"
+METRICS_FILE = "metrics.json"
+FAILURE_FILE = "failure.json"
+BEST_CHECKPOINT = "checkpoints/best.ckpt"
+LAST_CHECKPOINT = "checkpoints/last.ckpt"
 
 
 def _atomic_write(path: Path, write: Any) -> Path:

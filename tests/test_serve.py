@@ -1,0 +1,103 @@
+"""The JSON API over a real loopback socket: photos answer 200, bad uploads a one-line 4xx, and it keeps answering."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from tests.helpers import ROOT
+from tests.test_inference import assert_prediction_contract, astronaut, train_tiny_run
+
+SECRET_NAME = "private-face-7f3a.jpg"  # must never show up in the server's output
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, subprocess.Popen, Path]]:
+    """Start `python -m visage.serve` on a free loopback port; yield (base URL, process, its TMPDIR)."""
+    run_dir = train_tiny_run(tmp_path_factory.mktemp("serve"))
+    port, scratch = free_port(), tmp_path_factory.mktemp("server_tmp")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(scratch), "WANDB_MODE": "offline"}
+    log = (scratch.parent / "server.log").open("w+")
+    process = subprocess.Popen([sys.executable, "-m", "visage.serve", f"run={run_dir}", f"port={port}"],
+                               cwd=scratch.parent, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.5)
+    else:
+        log.seek(0)
+        pytest.fail(f"server did not start: {log.read()}")
+    yield url, process, scratch
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
+
+
+def jpeg(image) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def one_line_error(response: httpx.Response, status: int, words: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert "\n" not in response.text and list(response.json()) == ["error"] and words in response.json()["error"]
+
+
+def test_api_answers_photos_refuses_bad_uploads_and_keeps_answering(server) -> None:
+    url, process, scratch = server
+    photo = jpeg(astronaut())
+    files_before = sorted(scratch.rglob("*"))  # what imports left there (e.g. wandb's empty folders)
+    with httpx.Client(base_url=url, timeout=120) as client:
+        health = client.get("/health").json()
+        assert health["status"] == "ok" and health["model"]["trained_on"] == "synthetic"
+
+        first = client.post("/predict", files={"file": (SECRET_NAME, photo, "image/jpeg")})
+        assert first.status_code == 200, first.text
+        assert_prediction_contract(first.json())
+        assert len(first.json()["faces"]) == 1
+
+        one_line_error(client.post("/predict", files={"file": ("notes.txt", b"not a photo\n", "text/plain")}),
+                       415, "not an image")
+        one_line_error(client.post("/predict", files={"file": (SECRET_NAME, photo[: len(photo) // 2], "image/jpeg")}),
+                       400, "truncated")
+        one_line_error(client.post("/predict", files={"file": ("big.jpg", photo + bytes(40_000_000), "image/jpeg")}),
+                       413, "larger than the limit")
+        one_line_error(client.post("/predict", data={"path": "/etc/passwd"}), 400, "multipart/form-data")
+        one_line_error(client.post("/predict", files={"image": ("a.jpg", photo, "image/jpeg")}), 400, "no multipart field")
+
+        again = client.post("/predict", files={"file": (SECRET_NAME, photo, "image/jpeg")})
+        assert again.status_code == 200 and again.json()["faces"] == first.json()["faces"]
+    assert process.poll() is None  # still serving
+    assert sorted(scratch.rglob("*")) == files_before  # no upload spooled to a temporary file
+    output = (scratch.parent / "server.log").read_text()
+    assert SECRET_NAME not in output and "Traceback" not in output
+    assert f"http://127.0.0.1:{url.rsplit(':', 1)[1]}" in output  # loopback by default
+
+
+def test_serve_bad_port_is_one_line_exit_2(tmp_path: Path) -> None:
+    from tests.helpers import run_cli
+
+    done = run_cli("visage.serve", f"run={tmp_path}", "port=99999", cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (2, "error: port=99999 is not a TCP port (0-65535)\n")

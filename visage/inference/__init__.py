@@ -1,0 +1,1 @@
+"""Inference: face detection, cropping, batched prediction over eager/TorchScript/ONNX models, export, JSON API."""

@@ -1,0 +1,53 @@
+"""`python -m visage.predict <image|folder> run=<run dir> [detector=...] [runtime=...] [out=<file.jsonl>]`.
+
+Prints one prediction JSON line per image (DESIGN.md's contract: a box, age with interval, gender,
+race distribution per face, plus the detection score and the data the model was trained on).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from visage.core.errors import exit_with_usage_error
+from visage.runner.cli import CONFIG_DIR, run_entry_point, usage_errors_exit
+
+
+def positional_to_override(argv: list[str]) -> list[str]:
+    """Return `argv` with its one positional argument (the image or folder) rewritten to `input='<path>'`."""
+    positional = [a for a in argv[1:] if "=" not in a and not a.startswith("-")]
+    if len(positional) > 1:
+        exit_with_usage_error(f"give one image or folder, got {len(positional)}: {' '.join(positional)}")
+    if not positional:
+        return argv
+    quoted = positional[0].replace("\\", "\\\\").replace("'", "\\'")
+    return [argv[0], *[f"input='{quoted}'" if a == positional[0] else a for a in argv[1:]]]
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="predict")
+def main(cfg: DictConfig) -> None:
+    """Predict every face in the input image(s) and print (or write) one JSON line per image."""
+    with usage_errors_exit():
+        from visage.inference.loading import load_predictor
+        from visage.inference.sources import list_images, predict_paths, write_lines
+
+        paths = list_images(cfg.input)
+        predictor = load_predictor(cfg.run, instantiate(cfg.detector), runtime=cfg.runtime,
+                                   margin=cfg.crop.margin, batch_size=cfg.batch_size, coverage=cfg.age_interval.coverage)
+        lines = (json.dumps(result) for result in predict_paths(predictor, paths, max_pixels=cfg.max_pixels))
+        if cfg.out is None:
+            for line in lines:
+                print(line, flush=True)
+            return
+        count = write_lines(Path(cfg.out), lines)
+        print(f"wrote {count} predictions to {cfg.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.argv = positional_to_override(sys.argv)
+    run_entry_point(main, config_name="predict")

@@ -1,0 +1,36 @@
+"""`python -m visage.serve run=<run dir> [port=8000] [host=127.0.0.1] [runtime=eager|onnx|torchscript]`.
+
+Starts the JSON API (`POST /predict` with the image as multipart field `file`, `GET /health`) on
+loopback unless `host=` says otherwise. Uploads stay in memory and are never stored or logged.
+"""
+
+from __future__ import annotations
+
+import hydra
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from visage.runner.cli import CONFIG_DIR, run_entry_point, usage_errors_exit
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="serve")
+def main(cfg: DictConfig) -> None:
+    """Load the run's model and serve it until interrupted."""
+    with usage_errors_exit():
+        import uvicorn
+
+        from visage.core.errors import ConfigError
+        from visage.inference.api import create_app
+        from visage.inference.loading import load_predictor
+
+        if not 0 <= int(cfg.port) <= 65535:
+            raise ConfigError(f"port={cfg.port} is not a TCP port (0-65535)")
+        predictor = load_predictor(cfg.run, instantiate(cfg.detector), runtime=cfg.runtime, margin=cfg.crop.margin,
+                                   batch_size=cfg.batch_size, coverage=cfg.age_interval.coverage)
+        app = create_app(predictor, max_bytes=int(cfg.limits.max_bytes), max_pixels=int(cfg.limits.max_pixels))
+    print(f"visage API on http://{cfg.host}:{cfg.port} (POST /predict with field 'file', GET /health)", flush=True)
+    uvicorn.run(app, host=str(cfg.host), port=int(cfg.port), log_level="warning", server_header=False)
+
+
+if __name__ == "__main__":
+    run_entry_point(main, config_name="serve")
