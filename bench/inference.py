@@ -4,7 +4,10 @@ For each backbone (untrained weights: speed does not depend on them) the model i
 TorchScript and ONNX in a temporary folder, then timed in this process, alternately, on the same
 images. Ratios (runtime / eager latency; < 1 is faster) are what to compare across machines.
 
-    python bench/inference.py [--backbones resnet18 vit_tiny_patch16_224] [--size 64] [--faces 256]
+    python bench/inference.py [--backbones resnet18 vit_tiny_patch16_224] [--size 64] [--faces 256] [--threads 1]
+
+With several threads on a machine where other jobs run, torch's eager and TorchScript kernels slow
+down far more than onnxruntime's (oversubscription), so the default is one thread for each.
 """
 
 from __future__ import annotations
@@ -66,8 +69,11 @@ def main() -> None:
     parser.add_argument("--faces", type=int, default=256, help="crops in the batched run")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=50, help="single-face calls timed per runtime")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="CPU threads for torch and onnxruntime alike (1: stable on a shared machine)")
     args = parser.parse_args()
     set_private_defaults()
+    torch.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
     crops = [rng.integers(0, 256, (args.size, args.size, 3), dtype=np.uint8) for _ in range(args.faces)]
     images = np.stack(crops[:16]).transpose(0, 3, 1, 2)
@@ -82,7 +88,7 @@ def main() -> None:
                 export_run(run, fmt)
             runtimes: list[Runtime] = [EagerRuntime(run.module, tasks),
                                        TorchScriptRuntime(Path(folder) / "model.pt", tasks),
-                                       OnnxRuntime(Path(folder) / "model.onnx", tasks)]
+                                       OnnxRuntime(Path(folder) / "model.onnx", tasks, threads=args.threads)]
             metadata = model_metadata(run, None)
             base_latency = base_rate = None
             for runtime in runtimes:

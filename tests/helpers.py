@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +26,8 @@ requires_gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a
 def run_cli(module: str, *args: str, cwd: Path, timeout: int = 600, env: dict[str, str] | None = None
             ) -> subprocess.CompletedProcess:
     """Run `python -m <module> args...` in `cwd` and return the finished process."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "WANDB_MODE": "offline", **(env or {})}
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONPATH": path, "WANDB_MODE": "offline", **(env or {})}
     return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
@@ -40,3 +42,29 @@ class KillAtEpoch(Callback):
         """Die at the start of the chosen epoch (its predecessors' checkpoints are on disk)."""
         if trainer.current_epoch == self.epoch and trainer.ckpt_path is None:
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+def train_tiny_run(run_dir: Path, *overrides: str) -> Path:
+    """Train one TINY run (plus `overrides`) into `run_dir`, laid out as the command line leaves it.
+
+    `train(cfg)` alone does not write `.hydra/`; this writes `config.yaml` and `overrides.yaml` as Hydra would.
+    """
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf, open_dict
+
+    from visage.runner.cli import CONFIG_DIR
+    from visage.train import train
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(config_name="train",
+                      overrides=[*TINY, f"paths.experiments_dir={run_dir.parent / 'exp'}", *overrides])
+    GlobalHydra.instance().clear()
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(run_dir)
+    train(cfg)
+    (run_dir / ".hydra").mkdir(exist_ok=True)
+    OmegaConf.save(cfg, run_dir / ".hydra" / "config.yaml")
+    (run_dir / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump([*TINY, *overrides]))
+    return run_dir

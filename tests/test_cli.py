@@ -30,7 +30,7 @@ def test_cli_smoke_run_with_default_wandb_logger_stays_offline_in_run_dir(tmp_pa
         ("backbone=resnet1000", "error: unknown backbone 'resnet1000'; available: convnext_tiny, efficientnet_b0,"),
         ("data=imagenet", "error: unknown data 'imagenet'; available: fairface, fer2013, synthetic, utkface"),
         ("age_loss=huber", "error: unknown age_loss 'huber'; available: l1, mse, ordinal"),
-        ("loss=nope", "error: unknown loss 'nope'; available: default, equal, face_facts, ordinal"),
+        ("loss=nope", "error: unknown loss 'nope'; available: default, equal, face_facts, group_dro, ordinal"),
         ("backbone.name=resnet_nonexistent", "error: unknown timm backbone 'resnet_nonexistent'"),
         ("data.planted.proportions.Martian=0.5",
          "error: unknown key in data.planted.proportions 'Martian'; available: Asian, Black, Indian, Others, White"),

@@ -9,35 +9,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from omegaconf import OmegaConf, open_dict
 
-from tests.helpers import TINY, run_cli
+from tests.helpers import run_cli, train_tiny_run
 from visage.fairness.bootstrap import fairlearn_seeds, resample_indices
 from visage.fairness.paired import paired_differences
 from visage.fairness.settings import FairnessSettings
-from visage.train import train
 
 
 def _train(root: Path, name: str, *overrides: str) -> Path:
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    from visage.runner.cli import CONFIG_DIR
-
-    run = root / name
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=[*TINY, f"paths.experiments_dir={root / 'exp'}",
-                                                      "evaluation.fairness.n_boot=20", "evaluation.fairness.n_perm=20",
-                                                      "evaluation.fairness.min_group_size=5",
-                                                      *overrides])
-    GlobalHydra.instance().clear()
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(run)
-    train(cfg)
-    (run / ".hydra").mkdir()
-    OmegaConf.save(cfg, run / ".hydra" / "config.yaml")  # what Hydra writes for a CLI run
-    return run
+    return train_tiny_run(root / name, "evaluation.fairness.n_boot=20", "evaluation.fairness.n_perm=20",
+                          "evaluation.fairness.min_group_size=5", *overrides)
 
 
 @pytest.fixture(scope="module")

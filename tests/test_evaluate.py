@@ -7,31 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from omegaconf import OmegaConf
 
-from tests.helpers import TINY, run_cli
-from visage.train import train
+from tests.helpers import TINY, run_cli, train_tiny_run
 
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from omegaconf import open_dict
-
-    from visage.runner.cli import CONFIG_DIR
-
-    run = tmp_path_factory.mktemp("evaluate") / "run"
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=[*TINY, "data.n_samples=400"])
-    GlobalHydra.instance().clear()
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(run)
-    train(cfg)
-    (run / ".hydra").mkdir()
-    OmegaConf.save(cfg, run / ".hydra" / "config.yaml")  # what Hydra writes for a CLI run
-    return run
+    return train_tiny_run(tmp_path_factory.mktemp("evaluate") / "run", "data.n_samples=400")
 
 
 def test_rescoring_rewrites_fairness_from_saved_predictions(trained_run: Path) -> None:

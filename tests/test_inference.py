@@ -14,12 +14,11 @@ import skimage.data
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from matplotlib import cbook
-from omegaconf import OmegaConf, open_dict
 from PIL import Image
 
-from tests.helpers import ROOT, TINY, run_cli
-from visage.core.errors import ConfigError
-from visage.core.run_files import CONFIG_FILE
+from tests import helpers
+from tests.helpers import ROOT, run_cli
+from visage.core.errors import ConfigError, config_error_in
 from visage.inference.age_interval import AgeIntervals
 from visage.inference.crops import crop_face, square_box
 from visage.inference.detectors import HaarDetector, WholeImage
@@ -31,21 +30,7 @@ CLASSES = {"gender": ["Male", "Female"], "race": ["White", "Black", "Asian", "In
 
 def train_tiny_run(directory: Path, *overrides: str) -> Path:
     """Train one TINY run into `directory/run` (few bootstrap resamples: fairness is not under test) and return it."""
-    from visage.train import train
-
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=[*TINY, f"paths.experiments_dir={directory / 'exp'}",
-                                                      "evaluation.fairness.n_boot=20", *overrides])
-    GlobalHydra.instance().clear()
-    run_dir = directory / "run"
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(run_dir)
-    train(cfg)
-    if not (run_dir / CONFIG_FILE).is_file():  # Hydra writes it when the command runs; train(cfg) alone does not
-        (run_dir / CONFIG_FILE).parent.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(cfg, run_dir / CONFIG_FILE, resolve=True)
-    return run_dir
+    return helpers.train_tiny_run(directory / "run", "evaluation.fairness.n_boot=20", *overrides)
 
 
 def astronaut() -> np.ndarray:
@@ -193,7 +178,6 @@ def test_predict_command_bad_input_is_one_line_exit_2(run_dir: Path, tmp_path: P
         (str(text), f"run={run_dir}"): f"error: '{text}' is not an image",
         (str(photo), f"run={no_checkpoint}"): f"error: run={no_checkpoint} has no checkpoints/best.ckpt",
         (str(photo), f"run={run_dir}", "detector=mtcnn"): "error: unknown detector 'mtcnn'; available: haar, none, yunet",
-        (str(photo), f"run={run_dir}", "runtime=onnx"): f"error: run={run_dir} has no model.onnx; export it first",
     }
     for args, start in cases.items():
         done = run_cli("visage.predict", *args, cwd=tmp_path)
@@ -210,11 +194,19 @@ def test_every_detector_option_composes_and_builds(config_name: str) -> None:
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         for option in group_options("detector"):
-            cfg = compose(config_name=config_name, overrides=[f"detector={option}", "run=r", "input=i"][:3 if
-                          config_name == "predict" else 2])
+            extra = ["input=i"] if config_name == "predict" else []
+            cfg = compose(config_name=config_name, overrides=[f"detector={option}", "run=r", *extra])
             if option == "yunet":  # needs a model file the user supplies
-                with pytest.raises(ConfigError, match="detector.model_path"):
+                with pytest.raises(Exception) as wrapped:  # Hydra wraps it; the commands unwrap it
                     instantiate(cfg.detector)
+                assert "detector.model_path" in str(config_error_in(wrapped.value))
             else:
                 assert instantiate(cfg.detector).name == option
     GlobalHydra.instance().clear()
+
+
+def test_exported_runtime_without_export_names_the_command(run_dir: Path) -> None:
+    with pytest.raises(ConfigError, match=f"run={run_dir} has no model.onnx; export it first: python -m visage.export"):
+        load_predictor(run_dir, WholeImage(), runtime="onnx")
+    with pytest.raises(ConfigError, match="unknown runtime 'tensorrt'; available: eager, onnx, torchscript"):
+        load_predictor(run_dir, WholeImage(), runtime="tensorrt")

@@ -48,7 +48,7 @@ def test_resume_of_a_directory_that_is_no_run_is_one_line(tmp_path: Path) -> Non
 @pytest.mark.parametrize("multirun", [False, True], ids=["single", "sweep"])
 def test_two_process_cpu_ddp_predicts_every_sample_once(tmp_path: Path, multirun: bool) -> None:
     ddp = ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "trainer.max_epochs=1",
-           "trainer.limit_train_batches=3", "trainer.limit_val_batches=2", "trainer.sync_batchnorm=false",
+           "+trainer.limit_train_batches=3", "+trainer.limit_val_batches=2", "trainer.sync_batchnorm=false",
            "trainer.enable_progress_bar=false", *[o for o in TINY if not o.startswith("trainer=")]]
     args = ["-m", *ddp, "seed=3"] if multirun else ddp
     done = run_cli("visage.train", *args, f"paths.experiments_dir={tmp_path}/exp", cwd=tmp_path, timeout=900)

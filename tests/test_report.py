@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import ROOT, TINY, run_cli
+from tests.helpers import ROOT, TINY, run_cli, train_tiny_run
 from visage.core.metric_specs import group_metrics
 from visage.reporting.report_format import digits, number, resolve_pointer
 from visage.reporting.report_sections import SECTIONS
@@ -25,26 +25,7 @@ FAST = [*TINY, "data.n_samples=2000", "evaluation.fairness.n_boot=100", "evaluat
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One tiny trained run directory, laid out as a CLI run leaves it (with .hydra/)."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from omegaconf import OmegaConf, open_dict
-
-    from visage.runner.cli import CONFIG_DIR
-    from visage.train import train
-
-    base = tmp_path_factory.mktemp("report")
-    run = base / "run"
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=[*FAST, f"paths.experiments_dir={base / 'exp'}"])
-    GlobalHydra.instance().clear()
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(run)
-    train(cfg)
-    (run / ".hydra").mkdir()
-    OmegaConf.save(cfg, run / ".hydra" / "config.yaml")
-    (run / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(FAST))
-    return run
+    return train_tiny_run(tmp_path_factory.mktemp("report") / "run", *FAST[len(TINY):])
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,11 @@ def sweep(tmp_path: Path, name: str, *args: str):
                    f"paths.experiments_dir={tmp_path}", cwd=tmp_path)
 
 
-@pytest.mark.parametrize("launcher", [[], ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "torch_threads=1"]])
+@pytest.mark.parametrize("launcher", [
+    pytest.param([], id="basic"),
+    pytest.param(["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "torch_threads=1"], id="joblib",
+                 marks=pytest.mark.slow),
+])
 def test_two_by_two_sweep_gives_four_rows_with_their_overrides(tmp_path: Path, launcher: list[str]) -> None:
     done = sweep(tmp_path, "grid", *launcher, "backbone=resnet18,mobilenetv3_small_100",
                  "sampler=none,race_age_balanced")
@@ -70,6 +74,7 @@ def test_broken_job_is_recorded_and_rerun_resumes(tmp_path: Path) -> None:
     assert finished.stat().st_mtime_ns == stamp
 
 
+@pytest.mark.slow
 def test_submitit_local_launcher_runs_a_job(tmp_path: Path) -> None:
     done = sweep(tmp_path, "submitit", "hydra/launcher=submitit_local", "logger=none")
     assert done.returncode == 0, done.stderr[-3000:]
@@ -105,6 +110,7 @@ def test_wandb_runs_of_a_sweep_share_its_group(compose_train) -> None:
     assert logger._wandb_init["name"] == "backbone=resnet18"
 
 
+@pytest.mark.slow
 def test_optuna_preset_searches_loss_weights_on_the_fairness_objective(tmp_path: Path) -> None:
     done = sweep(tmp_path, "optuna", "sweep=optuna_loss_weights", "hydra.sweeper.n_trials=2")
     assert done.returncode == 0, done.stderr[-3000:]

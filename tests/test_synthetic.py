@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from visage.core.errors import ConfigError
 from visage.data.synthetic import RACES, SyntheticFaces, age_prior, render_faces
@@ -88,3 +89,16 @@ def test_same_seed_same_images_other_seed_other_images() -> None:
 def test_bad_planted_bias_is_an_error(planted: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("(", r"\(")):
         SyntheticFaces(n_samples=50, image_size=32, planted=planted)
+
+
+def test_drawing_in_threads_and_the_disk_cache_give_the_same_faces(tmp_path) -> None:  # noqa: ANN001
+    one = SyntheticFaces(n_samples=1100, image_size=32, seed=5, workers=1)
+    threaded = SyntheticFaces(n_samples=1100, image_size=32, seed=5, workers=3, cache_dir=str(tmp_path))
+    assert torch.equal(one.images, threaded.images)
+    assert len(list(tmp_path.glob("synthetic-*.npy"))) == 1
+    cached = SyntheticFaces(n_samples=1100, image_size=32, seed=5, cache_dir=str(tmp_path))
+    assert torch.equal(one.images, cached.images)
+    other = SyntheticFaces(n_samples=1100, image_size=32, seed=5, cache_dir=str(tmp_path),
+                           planted={"cue_contrast": {"Black": 0.2}})
+    assert len(list(tmp_path.glob("synthetic-*.npy"))) == 2  # another planted bias is another cache entry
+    assert not torch.equal(one.images, other.images)

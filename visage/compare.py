@@ -20,6 +20,7 @@ from visage.core.run_files import CONFIG_FILE, METRICS_FILE, predictions_path, w
 from visage.fairness.paired import paired_differences
 from visage.fairness.paired_markdown import paired_markdown
 from visage.fairness.settings import settings_from_config
+from visage.reporting.sweep_summary import job_dirs
 from visage.runner.cli import CONFIG_DIR
 
 
@@ -56,12 +57,6 @@ def compare_runs(run_dir: Path, baseline_dir: Path, cfg: DictConfig, out: Path |
     write_json(out / "compare.json", result)
     (out / "compare.md").write_text(paired_markdown(result, run_dir.name, baseline_dir.name) + "\n")
     return out
-
-
-def sweep_jobs(sweep_dir: Path) -> list[Path]:
-    """Return the job directories of a sweep (those Hydra wrote overrides for), in job order."""
-    jobs = [p.parent.parent for p in sweep_dir.glob("*/.hydra/overrides.yaml")]
-    return sorted(jobs, key=lambda p: (int(p.name) if p.name.isdigit() else 1 << 30, p.name))
 
 
 def baseline_job(jobs: list[Path], baseline: str) -> Path:
@@ -106,7 +101,7 @@ def main(argv: list[str]) -> None:
         sweep_dir = Path(cfg.sweep)
         if not sweep_dir.is_dir():
             raise ConfigError(f"sweep={cfg.sweep} is not a directory")
-        jobs = sweep_jobs(sweep_dir)
+        jobs = job_dirs(sweep_dir)
         baseline = baseline_job(jobs, str(cfg.baseline))
         for job in jobs:
             if job != baseline and predictions_path(job, cfg.split).is_file():

@@ -1,5 +1,8 @@
 """`python -m visage.predict <image|folder> run=<run dir> [detector=...] [runtime=...] [out=<file.jsonl>]`.
 
+With `explain=true out=<folder>`, also writes Grad-CAM heat-maps over each face crop as PNGs into that
+folder, beside `predictions.jsonl` (each face names its maps under `explanations`).
+
 Prints one prediction JSON line per image (DESIGN.md's contract: a box, age with interval, gender,
 race distribution per face, plus the detection score and the data the model was trained on).
 """
@@ -14,7 +17,7 @@ import hydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from visage.core.errors import exit_with_usage_error
+from visage.core.errors import ConfigError, exit_with_usage_error
 from visage.runner.cli import CONFIG_DIR, run_entry_point, usage_errors_exit
 
 
@@ -33,13 +36,27 @@ def positional_to_override(argv: list[str]) -> list[str]:
 def main(cfg: DictConfig) -> None:
     """Predict every face in the input image(s) and print (or write) one JSON line per image."""
     with usage_errors_exit():
+        from visage.inference.images import read_image
         from visage.inference.loading import load_predictor
         from visage.inference.sources import list_images, predict_paths, write_lines
 
+        if cfg.explain and cfg.out is None:
+            raise ConfigError("explain=true needs out=<folder> for the heat-map PNGs (nothing is written unless asked)")
         paths = list_images(cfg.input)
+        if len(paths) == 1:
+            read_image(paths[0], max_pixels=cfg.max_pixels)  # a bad image fails before the model loads
         predictor = load_predictor(cfg.run, instantiate(cfg.detector), runtime=cfg.runtime,
                                    margin=cfg.crop.margin, batch_size=cfg.batch_size, coverage=cfg.age_interval.coverage)
-        lines = (json.dumps(result) for result in predict_paths(predictor, paths, max_pixels=cfg.max_pixels))
+        results = predict_paths(predictor, paths, max_pixels=cfg.max_pixels)
+        if cfg.explain:
+            from visage.inference.explain_files import PREDICTIONS_FILE, explain_paths, explainer_for
+
+            explainer = explainer_for(predictor, cfg.run, min_grid=cfg.gradcam.min_grid)
+            results = explain_paths(predictor, explainer, paths, Path(cfg.out), max_pixels=cfg.max_pixels)
+            count = write_lines(Path(cfg.out) / PREDICTIONS_FILE, (json.dumps(result) for result in results))
+            print(f"wrote {count} predictions and their heat-maps to {cfg.out}", file=sys.stderr)
+            return
+        lines = (json.dumps(result) for result in results)
         if cfg.out is None:
             for line in lines:
                 print(line, flush=True)

@@ -1,4 +1,4 @@
-"""`python -m visage.summarize sweep=<sweep dir>`: write a sweep's summary.csv and summary.md on demand."""
+"""`python -m visage.summarize sweep=<sweep dir>`: write a sweep's summary (per job) and summary_by_config (over seeds)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from visage.core.errors import ConfigError, exit_with_usage_error
+from visage.reporting.seed_summary import summarize_by_config
 from visage.reporting.sweep_summary import summarize_sweep
 
 
@@ -24,9 +25,11 @@ def main(argv: list[str]) -> None:
             raise ConfigError(f"sweep={options.get('sweep', '')} is not a sweep directory")
     except ConfigError as error:
         exit_with_usage_error(error)
-    table = summarize_sweep(options["sweep"], split=options.get("split", "val"), metric=options.get("metric", "age_mae"),
-                            report_split=options.get("report", "test"))
-    print(f"{len(table)} jobs summarised in {Path(options['sweep']) / 'summary.md'}")
+    split, report, metric = options.get("split", "val"), options.get("report", "test"), options.get("metric", "age_mae")
+    table = summarize_sweep(options["sweep"], split=split, metric=metric, report_split=report)
+    by_config = summarize_by_config(options["sweep"], split=split, report_split=report, metric=metric)
+    print(f"{len(table)} jobs summarised in {Path(options['sweep']) / 'summary.md'}; "
+          f"{len(by_config)} configurations over seeds in {Path(options['sweep']) / 'summary_by_config.md'}")
 
 
 if __name__ == "__main__":

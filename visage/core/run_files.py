@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 CONFIG_FILE = ".hydra/config.yaml"
@@ -38,6 +39,16 @@ def write_json(path: str | Path, data: Any) -> Path:
 
     def write(tmp: str) -> None:
         Path(tmp).write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+    return _atomic_write(Path(path), write)
+
+
+def write_array(path: str | Path, array: Any) -> Path:
+    """Write a NumPy array as `.npy` at `path`; return the path."""
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as handle:
+            np.save(handle, array)
 
     return _atomic_write(Path(path), write)
 

@@ -11,7 +11,7 @@ import torch
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
-from visage.core.errors import ConfigError
+from visage.core.errors import ConfigError, unknown_choice
 from visage.core.names import SPLITS
 from visage.data.base import FaceDataset
 from visage.data.sampling import Sampler, training_labels
@@ -61,6 +61,8 @@ class FaceDataModule(LightningDataModule):
     """Splits a FaceDataset stratified by race×gender (else by its task labels) and serves uint8 image batches.
 
     With `split_dir`, the split is written there once as a CSV of sample ids and reused afterwards.
+    `split_seed` fixes the split (and a subset sampler's drops); `train_seed` the weighted draws of
+    training batches (the run's `seed`; defaults to `split_seed`).
 
     Images stay uint8; the model normalises them, so the data side knows nothing of backbones.
     """
@@ -69,7 +71,8 @@ class FaceDataModule(LightningDataModule):
                  val_fraction: float = 0.15, test_fraction: float = 0.15, split_seed: int = 0,
                  augmentation: A.BasicTransform | None = None, pin_memory: bool = False,
                  split_dir: str | None = None, sampler: Sampler | None = None,
-                 age_bins: Sequence[int] = (0, 3, 10, 20, 30, 40, 50, 60, 70)) -> None:
+                 age_bins: Sequence[int] = (0, 3, 10, 20, 30, 40, 50, 60, 70),
+                 train_seed: int | None = None) -> None:
         super().__init__()
         self.dataset = dataset
         self.batch_size = batch_size
@@ -81,13 +84,38 @@ class FaceDataModule(LightningDataModule):
         self.sampler = sampler or Sampler()
         self.age_bins = list(age_bins)
         self.seed = split_seed
-        self.generator = torch.Generator().manual_seed(split_seed)  # weighted draws; saved for resume
+        draw_seed = split_seed if train_seed is None else train_seed
+        self.generator = torch.Generator().manual_seed(draw_seed)  # weighted draws; saved for resume
         train = self.split_indices["train"]
         view = training_labels(dataset.labels.iloc[train], dataset.task_classes, age_bins)
         weights = self.sampler.weights(view, np.random.default_rng(split_seed))
         if self.sampler.mode == "subset":
             self.split_indices["train"], weights = train[weights > 0], weights[weights > 0]
         self.train_weights = weights / weights.mean()
+
+    def group_ids(self, by: str) -> tuple[np.ndarray, list[str]]:
+        """Return every dataset sample's group under `by` and the names of the training split's groups.
+
+        Args:
+            by: a label column (`race`, `gender`, `age_bin`, ... as samplers see them, or any other column
+                of the dataset's labels) or several joined by `*` (`race*age_bin`).
+
+        Returns:
+            The group index of each row of `dataset.labels` (-1 where its group has no training sample)
+            and the group names, sorted.
+        """
+        labels = self.dataset.labels
+        view = training_labels(labels, self.dataset.task_classes, self.age_bins)
+        for column in labels.columns.difference(view.columns):
+            view[column] = labels[column].to_numpy()
+        columns = by.split("*")
+        for column in columns:
+            if column not in view:
+                raise unknown_choice(f"group column in '{by}'", column, view.columns)
+        keys = view[columns].astype(str).agg("*".join, axis=1).to_numpy()
+        names = sorted(set(keys[self.split_indices["train"]]))
+        lookup = {name: i for i, name in enumerate(names)}
+        return np.array([lookup.get(key, -1) for key in keys], dtype=np.int64), names
 
     def subset(self, split: str, augment: bool = False) -> AugmentedSubset:
         """Return the samples of `split` (`train`, `val` or `test`), augmented if asked."""

@@ -9,8 +9,13 @@ error a perfect model would still make (the noise floor) is known exactly.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, is_dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +23,7 @@ import pandas as pd
 import torch
 
 from visage.core.errors import ConfigError, unknown_choice
+from visage.core.run_files import write_array
 from visage.data.base import FaceDataset
 
 RACES = ("White", "Black", "Asian", "Indian", "Others")
@@ -38,6 +44,7 @@ HAIR_PALETTE = np.array(
 GREY_HAIR = np.array([0.85, 0.85, 0.87], dtype=np.float32)
 N_SPOTS = 10
 CHUNK = 512
+RENDER_VERSION = 1  # bump when render_faces changes, so cached image sets are drawn anew
 
 
 @dataclass
@@ -242,6 +249,13 @@ def render_faces(age: np.ndarray, gender: np.ndarray, race: np.ndarray, contrast
     return (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(0, 3, 1, 2)
 
 
+def _cache_key(**spec: Any) -> str:
+    """Return a short hash of everything the images depend on (and the drawing code's version)."""
+    plain = json.dumps({"version": RENDER_VERSION, **spec}, sort_keys=True,
+                       default=lambda v: asdict(v) if is_dataclass(v) else str(v))
+    return hashlib.sha256(plain.encode()).hexdigest()[:16]
+
+
 class SyntheticFaces(FaceDataset):
     """Procedurally drawn faces with planted biases, deterministic for a seed, held in memory."""
 
@@ -250,7 +264,7 @@ class SyntheticFaces(FaceDataset):
 
     def __init__(self, n_samples: int = 8000, image_size: int = 64, seed: int = 0,
                  age_prior: str = "utk_like", planted: Mapping[str, Any] | None = None,
-                 name: str = "synthetic") -> None:
+                 name: str = "synthetic", cache_dir: str | None = None, workers: int | None = None) -> None:
         if n_samples < 10:
             raise ConfigError(f"data.n_samples={n_samples} is too small; use at least 10")
         if image_size < 32:
@@ -262,14 +276,29 @@ class SyntheticFaces(FaceDataset):
         latent = draw_latent_labels(n_samples, self.biases, age_prior, rng)
         self.labels = corrupt_labels(latent, self.biases, rng)
         self.labels.insert(0, "sample_id", [f"syn-{seed}-{i:06d}" for i in range(n_samples)])
+        key = _cache_key(n_samples=n_samples, image_size=image_size, seed=seed, age_prior=age_prior,
+                         planted={k: v for k, v in vars(self.biases).items()})
+        cached = Path(cache_dir) / f"synthetic-{key}.npy" if cache_dir else None
+        if cached is not None and cached.is_file():
+            self.images = torch.from_numpy(np.load(cached))
+            return
+        self.images = torch.from_numpy(self._render(seed, workers))
+        if cached is not None:
+            write_array(cached, self.images.numpy())
+
+    def _render(self, seed: int, workers: int | None) -> np.ndarray:
+        """Draw every face, chunk by chunk; each chunk has its own generator, so threads give the same images."""
         contrast = np.array([float(self.biases.cue_contrast.get(RACES[r], 1.0)) for r in self.labels["race"]])
-        chunks = []
-        for k, start in enumerate(range(0, n_samples, CHUNK)):
-            part = self.labels.iloc[start:start + CHUNK]
-            chunks.append(render_faces(part["age_latent"].to_numpy(), part["gender_latent"].to_numpy(),
-                                       part["race"].to_numpy(), contrast[start:start + CHUNK], image_size,
-                                       np.random.default_rng([seed, k])))
-        self.images = torch.from_numpy(np.concatenate(chunks))
+
+        def chunk(k: int) -> np.ndarray:
+            part = self.labels.iloc[k * CHUNK:(k + 1) * CHUNK]
+            return render_faces(part["age_latent"].to_numpy(), part["gender_latent"].to_numpy(),
+                                part["race"].to_numpy(), contrast[k * CHUNK:(k + 1) * CHUNK], self.image_size,
+                                np.random.default_rng([seed, k]))
+
+        n_chunks = -(-len(self.labels) // CHUNK)
+        with ThreadPoolExecutor(max_workers=workers or min(os.cpu_count() or 1, n_chunks)) as pool:
+            return np.concatenate(list(pool.map(chunk, range(n_chunks))))
 
     def image(self, index: int) -> torch.Tensor:
         """Return image `index` as a uint8 tensor (3, H, W)."""

@@ -93,12 +93,14 @@ class OnnxRuntime:
 
     name = "onnx"
 
-    def __init__(self, path: str | Path, tasks: Sequence[str], providers: Sequence[str] = ("CPUExecutionProvider",)
-                 ) -> None:
+    def __init__(self, path: str | Path, tasks: Sequence[str], providers: Sequence[str] = ("CPUExecutionProvider",),
+                 threads: int | None = None) -> None:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        if threads:
+            options.intra_op_num_threads = threads
         self.session = onnxruntime.InferenceSession(str(path), options, providers=list(providers))
         self.tasks = list(tasks)
 

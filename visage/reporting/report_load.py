@@ -17,6 +17,7 @@ import yaml
 
 from visage.core.errors import ConfigError
 from visage.core.run_files import BEST_CHECKPOINT, CONFIG_FILE, FAILURE_FILE, METRICS_FILE, fairness_path, predictions_path
+from visage.reporting.sweep_summary import job_dirs
 
 TRAINING_DISTRIBUTION_FILE = "training_distribution.json"
 OVERRIDES_FILE = ".hydra/overrides.yaml"
@@ -153,8 +154,7 @@ def sweep_jobs(sweep_dir: str | Path, split: str = "test") -> list[JobStatus]:
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise ConfigError(f"sweep={sweep_dir} is not a directory; give a sweep directory (experiments/sweeps/<sweep>)")
-    dirs = sorted((p.parent.parent for p in sweep_dir.glob(f"*/{OVERRIDES_FILE}")),
-                  key=lambda p: (0, int(p.name)) if p.name.isdigit() else (1, p.name))
+    dirs = job_dirs(sweep_dir)
     if not dirs:
         raise ConfigError(f"sweep={sweep_dir} holds no job directory (<job>/{OVERRIDES_FILE})")
     jobs = []

@@ -26,7 +26,8 @@ from visage.reporting.markdown import markdown_table
 OVERALL = tuple(primary_metrics())
 
 
-def _job_dirs(sweep_dir: Path) -> list[Path]:
+def job_dirs(sweep_dir: Path) -> list[Path]:
+    """Return the job directories of a sweep (those with `.hydra/overrides.yaml`), in job order."""
     jobs = [p.parent.parent for p in sweep_dir.glob("**/.hydra/overrides.yaml")]
     return sorted(jobs, key=lambda p: (len(p.parts), int(p.name) if p.name.isdigit() else 0, str(p)))
 
@@ -95,7 +96,7 @@ def summarize_sweep(sweep_dir: str | Path, split: str = "val", attributes: Seque
         report_split: shown beside (`<split>_` columns), never used to choose; None for none.
     """
     sweep_dir = Path(sweep_dir)
-    rows = [job_row(job, split, attributes, metric, report_split) for job in _job_dirs(sweep_dir)]
+    rows = [job_row(job, split, attributes, metric, report_split) for job in job_dirs(sweep_dir)]
     table = pd.DataFrame(rows)
     if table.empty:
         table = pd.DataFrame(columns=["job", "overrides", "status", "error"])

@@ -24,11 +24,13 @@ from visage.core.errors import ConfigError, config_error_in, exit_with_usage_err
 
 
 def _config_dir() -> Path:
-    """Return the Hydra config folder: `visage.conf` of the installed package, else the checkout's `conf/`."""
-    try:
-        return Path(str(importlib.resources.files("visage.conf")))
-    except ModuleNotFoundError:  # a checkout on PYTHONPATH without an install
-        return Path(__file__).resolve().parents[2] / "conf"
+    """Return the Hydra config folder: `conf/` inside the installed package, else the checkout's `conf/`.
+
+    A wheel ships `conf/` as the package data folder `visage/conf/`; an editable install or a checkout on
+    `PYTHONPATH` finds it at the top of the repository.
+    """
+    installed = Path(str(importlib.resources.files("visage") / "conf"))
+    return installed if installed.is_dir() else Path(__file__).resolve().parents[2] / "conf"
 
 
 CONFIG_DIR = _config_dir()
@@ -100,7 +102,10 @@ def _explain(error: Exception, probe: list[str], config_name: str) -> str:
         key = missing.group(1)
         parent_key, _, leaf = key.rpartition(".")
         rest = [o for o in probe if not o.lstrip("+~").startswith(f"{key}=")]
-        parent = OmegaConf.select(compose(config_name=config_name, overrides=rest), parent_key) if parent_key else None
+        try:
+            parent = OmegaConf.select(compose(config_name=config_name, overrides=rest), parent_key) if parent_key else None
+        except (HydraException, OmegaConfBaseException):  # another override is wrong too; report the first
+            parent = None
         if isinstance(parent, DictConfig) and leaf not in parent:
             return str(unknown_choice(f"key in {parent_key}", leaf, [str(k) for k in parent.keys()]))
     return message.strip().splitlines()[0]

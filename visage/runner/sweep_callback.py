@@ -10,6 +10,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from visage.core.names import GROUP_COLUMNS
+from visage.reporting.seed_summary import summarize_by_config
 from visage.reporting.sweep_summary import summarize_sweep
 
 
@@ -29,9 +30,12 @@ class SweepSummaryCallback(Callback):
         self.attributes, self.metric = list(attributes), metric
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        """Summarise the sweep directory of this multirun."""
+        """Summarise the sweep directory of this multirun: per job, and per configuration over seeds."""
         path = Path(config.hydra.sweep.dir)
         if path.is_dir():
             table = summarize_sweep(path, self.select_split, self.attributes, self.metric,
                                     report_split=self.report_split)
             print(f"sweep summary ({len(table)} jobs): {path / 'summary.md'}")
+            by_config = summarize_by_config(path, split=self.select_split, report_split=self.report_split,
+                                            metric=self.metric, attributes=self.attributes)
+            print(f"by configuration ({len(by_config)} configurations, seeds pooled): {path / 'summary_by_config.md'}")
