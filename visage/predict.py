@@ -17,19 +17,8 @@ import hydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from visage.core.errors import ConfigError, exit_with_usage_error
-from visage.runner.cli import CONFIG_DIR, run_entry_point, usage_errors_exit
-
-
-def positional_to_override(argv: list[str]) -> list[str]:
-    """Return `argv` with its one positional argument (the image or folder) rewritten to `input='<path>'`."""
-    positional = [a for a in argv[1:] if "=" not in a and not a.startswith("-")]
-    if len(positional) > 1:
-        exit_with_usage_error(f"give one image or folder, got {len(positional)}: {' '.join(positional)}")
-    if not positional:
-        return argv
-    quoted = positional[0].replace("\\", "\\\\").replace("'", "\\'")
-    return [argv[0], *[f"input='{quoted}'" if a == positional[0] else a for a in argv[1:]]]
+from visage.core.errors import ConfigError
+from visage.runner.cli import CONFIG_DIR, positional_to_override, run_entry_point, usage_errors_exit
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="predict")
@@ -66,5 +55,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    sys.argv = positional_to_override(sys.argv)
+    sys.argv = positional_to_override(sys.argv, "input", "image or folder")
     run_entry_point(main, config_name="predict")

@@ -15,19 +15,7 @@ import hydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from visage.core.errors import exit_with_usage_error
-from visage.runner.cli import CONFIG_DIR, run_entry_point, usage_errors_exit
-
-
-def source_to_override(argv: list[str]) -> list[str]:
-    """Return `argv` with its one positional argument (the video or camera index) rewritten to `source='<value>'`."""
-    positional = [a for a in argv[1:] if "=" not in a and not a.startswith("-")]
-    if len(positional) > 1:
-        exit_with_usage_error(f"give one video file or camera index, got {len(positional)}: {' '.join(positional)}")
-    if not positional:
-        return argv
-    quoted = positional[0].replace("\\", "\\\\").replace("'", "\\'")
-    return [argv[0], *[f"source='{quoted}'" if a == positional[0] else a for a in argv[1:]]]
+from visage.runner.cli import CONFIG_DIR, positional_to_override, run_entry_point, usage_errors_exit
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="video")
@@ -52,5 +40,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    sys.argv = source_to_override(sys.argv)
+    sys.argv = positional_to_override(sys.argv, "source", "video file or camera index")
     run_entry_point(main, config_name="video")

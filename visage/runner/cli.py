@@ -137,6 +137,26 @@ def check_composition(overrides: Sequence[Override], config_name: str, config_di
         GlobalHydra.instance().clear()
 
 
+def positional_to_override(argv: list[str], key: str, what: str) -> list[str]:
+    """Return `argv` with its one positional argument rewritten to the override `key='<value>'`.
+
+    Commands such as `python -m visage.predict photo.jpg run=...` take one path first; Hydra only
+    understands `key=value`, so it becomes `input='photo.jpg'` (quoted: paths may hold spaces or `=`).
+
+    Args:
+        argv: the command line (`sys.argv`).
+        key: the config key the positional argument sets.
+        what: what the argument is, for the error when more than one is given.
+    """
+    positional = [a for a in argv[1:] if "=" not in a and not a.startswith("-")]
+    if len(positional) > 1:
+        exit_with_usage_error(f"give one {what}, got {len(positional)}: {' '.join(positional)}")
+    if not positional:
+        return argv
+    quoted = positional[0].replace("\\", "\\\\").replace("'", "\\'")
+    return [argv[0], *[f"{key}='{quoted}'" if a == positional[0] else a for a in argv[1:]]]
+
+
 def remove_fresh_output_dir(output_dir: str | Path) -> None:
     """Delete a run directory that holds nothing but Hydra's own files (so bad input leaves nothing)."""
     path = Path(output_dir)
