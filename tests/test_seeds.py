@@ -58,6 +58,14 @@ def test_two_seeds_of_one_configuration_give_one_row_with_their_mean(tmp_path: P
     on_disk = pd.read_csv(sweep_dir / "summary_by_config.csv")
     assert on_disk["n_seeds"].tolist() == [2]
     assert "sampler=race_age_balanced" in (sweep_dir / "summary_by_config.md").read_text()
+    # The sweep report shows the seed spread beside each job's bootstrap interval width.
+    report = run_cli("visage.report", f"sweep={sweep_dir}", f"out={tmp_path / 'report'}", cwd=tmp_path)
+    assert report.returncode == 0, report.stderr[-2000:]
+    seeds = json.loads((tmp_path / "report" / "report.json").read_text())["seeds"]
+    (config,) = seeds["configs"]
+    assert config["n_seeds"] == 2 and config["age_mae"]["mean"] == pytest.approx(np.mean(values))
+    assert config["age_mae"]["bootstrap_ci_width"] > 0
+    assert "Seeds: training noise beside sampling noise" in (tmp_path / "report" / "report.md").read_text()
 
 
 def _fake_job(job: Path, overrides: list[str], mae: float | None, gap: float = 1.0) -> None:

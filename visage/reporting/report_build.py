@@ -18,6 +18,7 @@ from visage.reporting.report_findings import run_findings
 from visage.reporting.report_load import RunFiles, load_run, sweep_jobs
 from visage.reporting.report_provenance import provenance, provenance_section
 from visage.reporting.report_quant import quantitative_section
+from visage.reporting.report_seeds import seed_blocks, seed_record
 from visage.reporting.report_sweep import sweep_blocks, sweep_findings, sweep_record
 
 
@@ -100,14 +101,14 @@ def build_sweep_report(sweep_dir: str | Path, out_dir: Path, *, split: str = "te
                          n_boot=n_boot, seed=seed)
     selected = runs[sweep["selected"] or baseline]
     record: dict[str, Any] = {"kind": "sweep", "name": sweep_dir.name, "sweep_dir": str(sweep_dir.resolve()),
-                              "sweep": sweep, "run": run_record(selected)}
+                              "sweep": sweep, "seeds": seed_record(sweep_dir, sweep), "run": run_record(selected)}
     record["findings"] = sweep_findings(sweep) + run_findings(record["run"])
     card, record["provenance"] = model_card(selected, out_dir, record["findings"], f"Selected model: job {selected.name}")
     record["provenance"]["jobs"] = {name: run.run_dir.name for name, run in runs.items()}
     head = [Heading(1, f"Fairness report: sweep {sweep_dir.name}"),
             Paragraph(f"A sweep of {len(jobs)} jobs in `{sweep_dir}`, compared on the same `{split}` samples against "
                       f"baseline job {baseline}; below it, the model card of the job selected on `{select}`."),
-            *sweep_blocks(sweep)]
+            *sweep_blocks(sweep), *seed_blocks(record["seeds"])]
     for block in card:  # the selected job's card sits one level below the sweep
         if isinstance(block, Heading):
             block.level = min(block.level + 1, 5) if block.level > 1 else 2
