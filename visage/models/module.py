@@ -21,6 +21,7 @@ from visage.models.group_dro import GROUP_WEIGHTS_FILE, GroupWeighting
 from visage.models.rng import RNG_KEY, collect_rng_states, restore_rng_states
 
 GROUP_WEIGHTING_KEY = "visage_group_weighting"
+RUN_SPEC_KEY = "visage"  # the run spec in a checkpoint (read by visage.runner.load_run)
 
 
 class NonFiniteLossError(ConfigError, FloatingPointError):
@@ -62,7 +63,7 @@ class FaceAttributeModule(LightningModule):
         (Lightning restores the loops and optimiser, not the global RNGs).
         """
         if self.run_spec is not None:
-            checkpoint["visage"] = self.run_spec
+            checkpoint[RUN_SPEC_KEY] = self.run_spec
         checkpoint[RNG_KEY] = collect_rng_states()
         if self.group_weighting is not None and self.group_weighting.is_set_up:
             checkpoint[GROUP_WEIGHTING_KEY] = self.group_weighting.state()

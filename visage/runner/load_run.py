@@ -13,9 +13,8 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from visage.core.errors import ConfigError
 from visage.core.run_files import BEST_CHECKPOINT, CONFIG_FILE, METRICS_FILE
+from visage.models.module import RUN_SPEC_KEY
 from visage.runner.builders import build_model
-
-CHECKPOINT_KEY = "visage"  # where a checkpoint carries its run spec (see builders.run_spec)
 
 
 @dataclass
@@ -68,7 +67,7 @@ def load_run(run: str | Path, *, module: bool = True) -> LoadedRun:
     checkpoint = None
     if module or not (run_dir / CONFIG_FILE).is_file():
         checkpoint = torch.load(checkpoint_file, map_location="cpu", weights_only=False)
-    spec = (checkpoint or {}).get(CHECKPOINT_KEY) or _spec_from_files(run_dir, metrics)
+    spec = (checkpoint or {}).get(RUN_SPEC_KEY) or _spec_from_files(run_dir, metrics)
     config = OmegaConf.create(spec["config"])
     loaded = LoadedRun(run_dir, config, {k: list(v) for k, v in spec["classes"].items()}, bool(spec["has_age"]),
                        metrics, dict(spec.get("preprocessing", {})), dict(spec.get("dataset", {})))
