@@ -70,8 +70,8 @@ class EagerRuntime:
         return {task: out.numpy() for task, out in zip(self.tasks, outputs)}
 
 
-class TorchScriptRuntime:
-    """A traced `model.pt` written by `python -m visage.export format=torchscript`."""
+class TorchScriptRuntime(EagerRuntime):
+    """A traced `model.pt` written by `python -m visage.export format=torchscript` (called as the eager one)."""
 
     name = "torchscript"
 
@@ -80,12 +80,6 @@ class TorchScriptRuntime:
             warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated, still supported in 2.x
             self.model = torch.jit.load(str(path), map_location="cpu").eval()
         self.tasks = list(tasks)
-
-    def __call__(self, images: np.ndarray) -> dict[str, np.ndarray]:
-        """Return decoded outputs per task."""
-        with torch.inference_mode():
-            outputs = self.model(torch.from_numpy(np.ascontiguousarray(images)))
-        return {task: out.numpy() for task, out in zip(self.tasks, outputs)}
 
 
 class OnnxRuntime:
