@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from visage.core.metric_specs import spec
+from visage.core.metric_specs import max_pairwise_tvd, spec
 from visage.fairness.estimates import GroupValues
 from visage.fairness.groups import Attribute
 from visage.fairness.permutation import spread
@@ -55,8 +55,10 @@ class _Writer:
     """Collects one attribute's disparities, their intervals and the reasons of undefined ones."""
 
     def __init__(self, values: GroupValues, compared: np.ndarray, excluded: Sequence[str],
-                 settings: FairnessSettings, quantiles: tuple[float, float]) -> None:
+                 settings: FairnessSettings, quantiles: tuple[float, float],
+                 unavailable: Mapping[str, str] | None = None) -> None:
         self.values, self.compared, self.quantiles = values, compared, quantiles
+        self.unavailable = dict(unavailable or {})
         self.note = (f"; {len(excluded)} group(s) below min_group_size={settings.min_group_size} left out"
                      if excluded else "")
 
@@ -67,6 +69,8 @@ class _Writer:
         return self.values.boot[metric][:, self.compared]
 
     def why(self, metric: str, what: str = "a gap") -> str:
+        if metric in self.unavailable:
+            return self.unavailable[metric]
         defined = int((~np.isnan(self.point(metric))).sum())
         return (f"{metric} is defined in {defined} of the {len(self.compared)} compared group(s); "
                 f"{what} needs two{self.note}")
@@ -83,8 +87,9 @@ class _Writer:
 
 
 def attribute_disparity(attribute: Attribute, values: GroupValues, tasks: Mapping[str, Sequence[str]],
-                        headline: Sequence[str], settings: FairnessSettings, quantiles: tuple[float, float]
-                        ) -> dict[str, Any]:
+                        headline: Sequence[str], settings: FairnessSettings, quantiles: tuple[float, float],
+                        predicted: Mapping[str, Sequence[str]] | None = None,
+                        unavailable: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Return the `disparity[<attribute>]` entry of the fairness JSON (without p-values).
 
     Args:
@@ -94,13 +99,15 @@ def attribute_disparity(attribute: Attribute, values: GroupValues, tasks: Mappin
         headline: the per-group metrics whose gaps are reported.
         settings: min_group_size, small_groups and positive labels.
         quantiles: interval quantiles.
+        predicted: tasks whose truth the table lacks, with their classes (scored by prediction shares).
+        unavailable: metric -> why it is null for this table.
     """
     compared = compared_groups(values.point["n"], settings)
     names = np.asarray(attribute.groups, dtype=object)
     excluded = [str(g) for i, g in enumerate(attribute.groups) if i not in set(compared.tolist())]
     out: dict[str, Any] = {"groups_compared": [str(g) for g in names[compared]], "groups_excluded": excluded,
                            "worst_group": {}, "ci": {}, "p_value": {}, "undefined": {}}
-    writer = _Writer(values, compared, excluded, settings, quantiles)
+    writer = _Writer(values, compared, excluded, settings, quantiles, unavailable)
     for metric in headline:
         point = writer.point(metric)
         writer.put(out, f"{metric}_gap", float(spread(point)), spread(writer.boot(metric)), writer.why(metric))
@@ -108,7 +115,7 @@ def attribute_disparity(attribute: Attribute, values: GroupValues, tasks: Mappin
         if metric_spec.has_ratio:  # a ratio of signed errors means nothing
             reason = writer.why(metric, "a ratio") if np.isnan(spread(point)) else f"the best group's {metric} is 0"
             writer.put(out, f"{metric}_ratio", float(ratio(point)), ratio(writer.boot(metric)), reason)
-        if not np.isnan(spread(point)):
+        if not np.isnan(spread(point)) and metric_spec.direction != "none":
             scores = np.round(np.abs(point) if metric_spec.direction == "zero" else point, 12)  # ties: first group
             worst = np.nanargmax(scores) if metric_spec.lower_is_better else np.nanargmin(scores)
             out["worst_group"][metric] = str(names[compared][int(worst)])
@@ -124,7 +131,34 @@ def attribute_disparity(attribute: Attribute, values: GroupValues, tasks: Mappin
                     out["undefined"][f"{task}_{key}"] = one["undefined"][key]
         else:
             out[f"{task}_one_vs_rest"] = {label: _parity(writer, task, label) for label in classes}
+    for task, classes in (predicted or {}).items():
+        _prediction_parity(writer, out, task, tuple(classes))
     return out
+
+
+def _prediction_parity(writer: _Writer, out: dict[str, Any], task: str, classes: tuple[str, ...]) -> None:
+    """Add the prediction-parity disparities of a task whose truth the table lacks.
+
+    `<task>_prediction_tvd`: the largest total-variation distance between two compared groups'
+    predicted-class distributions (½ Σ_c |share_g,c − share_h,c|), the one tested value per task;
+    `<task>_selection_rate_<class>_gap` / `_ratio`: descriptive per-class differences and ratios
+    (a ratio is null where a compared group is never predicted the class).
+    """
+    shares = [f"{task}_selection_rate_{c}" for c in classes]
+    point = np.stack([writer.point(m) for m in shares], axis=-1)
+    boot = np.stack([writer.boot(m) for m in shares], axis=-1)
+    writer.put(out, f"{task}_prediction_tvd", float(max_pairwise_tvd(point)), max_pairwise_tvd(boot),
+               writer.why(shares[0], "a distance between groups"))
+    for metric, cls in zip(shares, classes):
+        values = writer.point(metric)
+        writer.put(out, f"{metric}_gap", float(spread(values)), spread(writer.boot(metric)), writer.why(metric))
+        if np.isnan(spread(values)):
+            reason, value = writer.why(metric, "a ratio"), float("nan")
+        elif np.nanmin(values) <= 0:
+            reason, value = f"a compared group is never predicted {cls}: a ratio of shares with 0 says nothing", float("nan")
+        else:
+            reason, value = "", float(ratio(values))
+        writer.put(out, f"{metric}_ratio", value, ratio(writer.boot(metric)), reason)
 
 
 def _parity(writer: _Writer, task: str, label: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ per-group entries with undefined values named, disparities over the groups big e
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -17,18 +18,19 @@ import numpy as np
 import pandas as pd
 
 from visage.core.errors import ConfigError
-from visage.core.metric_specs import group_metrics
 from visage.core.names import GROUP_COLUMNS, INTERSECTION
 from visage.fairness.disparity import attribute_disparity, compared_groups, interval
 from visage.fairness.estimates import Estimates, GroupValues, vectorised_estimates
 from visage.fairness.groups import Attribute, build_cells, warn_empty_groups
 from visage.fairness.permutation import permutation_p_values
-from visage.fairness.settings import FairnessSettings, validate_settings
+from visage.fairness.settings import FairnessSettings, default_attributes, validate_settings
 from visage.fairness.statistics import classification_tasks
 
 __all__ = ["FairnessSettings", "evaluate_predictions", "estimate", "json_ready"]
 
 RATES = ("selection_rate", "tpr", "fpr")
+NO_ATTRIBUTE = ("no sensitive attribute: the table has no group column to compare (by_group and disparity are "
+                "empty; name one with evaluation.fairness.attributes=[<column>, ...])")
 
 
 def json_ready(value: Any) -> Any:
@@ -51,15 +53,22 @@ def estimate(table: pd.DataFrame, settings: FairnessSettings,
     """Validate `settings` against `table` and return its estimates, with warnings about left-out attributes.
 
     Attributes naming a contract grouping column the table lacks (race on an emotion-only dataset) are
-    left out with a warning; any other unknown column is a ConfigError.
+    left out with a warning; any other unknown column is a ConfigError. `settings.attributes=None`
+    means the contract's grouping columns the table has, and the first one's intersection with each
+    other (`default_attributes`). A table with no sensitive attribute gets overall values only, and a
+    note saying so.
     """
     if len(table) == 0:
         raise ConfigError("the predictions table is empty")
     tasks = classification_tasks(table, class_names)
+    if settings.attributes is None:
+        settings = dataclasses.replace(settings, attributes=default_attributes([c for c in GROUP_COLUMNS if c in table]))
     validate_settings(settings, columns=sorted(set(GROUP_COLUMNS) | set(map(str, table.columns))), classes=tasks)
     attributes = [a for a in settings.attributes if all(part in table for part in a.split(INTERSECTION))]
     notes = [f"attribute '{a}' left out: the table has no column {', '.join(p for p in a.split(INTERSECTION) if p not in table)}"
              for a in settings.attributes if a not in attributes]
+    if not attributes:
+        notes.append(NO_ATTRIBUTE)
     index = build_cells(table, attributes, settings.categories)
     if settings.backend == "fairlearn":
         from visage.fairness.fairlearn_backend import fairlearn_estimates  # fairlearn is only imported when asked
@@ -81,24 +90,32 @@ def evaluate_predictions(table: pd.DataFrame, split: str, settings: FairnessSett
         raise ConfigError(f"the predictions table of split '{split}' is empty")
     estimates, notes = estimate(table, settings, class_names)
     quantiles = settings.quantiles()
-    headline = group_metrics(estimates.overall.point)
+    layout = estimates.layout
+    headline = headline_metrics(estimates)
     rates = _rate_names(estimates, settings)
+    shares = {m: m for m in _share_names(estimates)}
     overall = estimates.overall
+    shown = [*headline, *shares]
     result: dict[str, Any] = {
         "split": split, "n": int(len(table)),
         "settings": {**settings.describe(), "attributes": [a.name for a in estimates.attributes]},
-        "overall": {**{m: overall.point[m][0] for m in headline},
-                    "ci": {m: interval(overall.boot[m][:, 0], quantiles) for m in headline}},
+        "tasks": {task: data.kind for task, data in layout.data.items()},
+        "overall": {**{m: overall.point[m][0] for m in shown},
+                    "ci": {m: interval(overall.boot[m][:, 0], quantiles) for m in shown},
+                    "undefined": {m: layout.unavailable[m] for m in shown if m in layout.unavailable}},
         "by_group": {}, "disparity": {}, "warnings": list(notes),
     }
+    if not estimates.attributes:
+        result["no_sensitive_attribute"] = True
     for k, attribute in enumerate(estimates.attributes):
         values = estimates.groups[k]
         message = warn_empty_groups(attribute, values.point["n"])
         if message:
             result["warnings"].append(message)
-        result["by_group"][attribute.name] = _by_group(table, estimates, attribute, values, headline, rates,
-                                                       settings, quantiles)
-        disparity = attribute_disparity(attribute, values, estimates.tasks, headline, settings, quantiles)
+        result["by_group"][attribute.name] = _by_group(table, estimates, attribute, values, headline,
+                                                       {**rates, **shares}, settings, quantiles)
+        disparity = attribute_disparity(attribute, values, estimates.tasks, headline, settings, quantiles,
+                                        estimates.predicted, layout.unavailable)
         observed = {key: disparity.get(key) for key in disparity if not isinstance(disparity[key], (dict, list))}
         disparity["p_value"] = permutation_p_values(
             estimates.stats, estimates.layout, attribute.row_group, compared_groups(values.point["n"], settings),
@@ -107,14 +124,27 @@ def evaluate_predictions(table: pd.DataFrame, split: str, settings: FairnessSett
     return json_ready(result)
 
 
+def headline_metrics(estimates: Estimates) -> list[str]:
+    """Return the metrics reported per group with their gaps: the table's per-group entries, one value per task."""
+    return [s.name for s in estimates.layout.specs if s.per_group and not s.per_class and not s.definition.between]
+
+
+def _share_names(estimates: Estimates) -> list[str]:
+    """Return the per-class prediction shares of the predicted tasks (`<task>_selection_rate_<class>`)."""
+    return [name for s in estimates.layout.specs if s.per_group and s.per_class
+            for name in s.names(estimates.layout.data[s.task].classes)]
+
+
 def _rate_names(estimates: Estimates, settings: FairnessSettings) -> dict[str, str]:
     """Return {by_group key: metric} of the rates behind parity metrics (tasks with a positive label)."""
     return {f"{task}_{rate}": f"{task}_{rate}_{settings.positive[task]}"
             for task in estimates.tasks if task in settings.positive for rate in RATES}
 
 
-def _reason(metric: str, n: int, settings: FairnessSettings) -> str:
+def _reason(metric: str, n: int, settings: FairnessSettings, unavailable: Mapping[str, str]) -> str:
     """Return why `metric` has no value in a group of `n` rows."""
+    if metric in unavailable:
+        return unavailable[metric]
     if n == 0:
         return "no rows in this group"
     task, _, rate = metric.partition("_")
@@ -137,7 +167,7 @@ def _by_group(table: pd.DataFrame, estimates: Estimates, attribute: Attribute, v
         entry: dict[str, Any] = {"n": n, "small": 0 < n < settings.min_group_size, "empty": n == 0}
         entry.update({key: values.point[metric][g] for key, metric in shown.items()})
         entry["ci"] = {key: interval(values.boot[metric][:, g], quantiles) for key, metric in shown.items()}
-        entry["undefined"] = {key: _reason(key, n, settings) for key, metric in shown.items()
+        entry["undefined"] = {key: _reason(key, n, settings, estimates.layout.unavailable) for key, metric in shown.items()
                               if np.isnan(values.point[metric][g])}
         entry["confusion"] = _confusions(table, estimates.tasks, attribute.row_group == g)
         out[name] = entry

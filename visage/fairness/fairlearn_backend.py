@@ -3,7 +3,7 @@
 For users who want the reference implementation. Each attribute gets one `MetricFrame` on the table
 and one on each bootstrap resample that `MetricFrame(n_boot, random_state=seed)` itself draws
 (`DataFrame.sample(frac=1, replace=True, random_state=<i-th seed>)`), so per-resample group values are
-available for gaps over the compared groups. Metrics are sklearn's and fairlearn's own functions;
+available for gaps over the compared groups. Metrics are the reference functions of the metric table (sklearn's and fairlearn's own);
 the rates are fairlearn's `selection_rate`, `true_positive_rate` and `false_positive_rate`, except that
 a rate with no denominator is NaN (fairlearn returns 0 there). It returns the same `Estimates` as the
 vectorised backend, so the JSON written from it has the same shape and, within float rounding, the
@@ -16,54 +16,32 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
-from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
-from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, median_absolute_error
+from fairlearn.metrics import MetricFrame
 
 from visage.fairness.bootstrap import fairlearn_seeds, resample_indices
 from visage.fairness.estimates import Estimates, GroupValues
 from visage.fairness.groups import CellIndex
-from visage.fairness.statistics import ECE_BINS, confidence_of, row_statistics
+from visage.fairness.statistics import StatLayout, row_statistics
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
 
 
-def _ece(correct: np.ndarray, confidence: np.ndarray) -> float:
-    bins = np.clip((confidence * ECE_BINS).astype(np.int64), 0, ECE_BINS - 1)
-    gaps = sum(abs(correct[bins == b].sum() - confidence[bins == b].sum()) for b in range(ECE_BINS))
-    return float(gaps / len(correct))
+def metric_functions(layout: StatLayout) -> dict[str, Metric]:
+    """Return MetricFrame metrics over row positions: each gets the positions of a group's rows as y_true.
 
-
-def _rate(function: Metric, y_true: np.ndarray, y_pred: np.ndarray, needs: int) -> float:
-    """Return fairlearn's rate on binary labels, NaN where no row has the true label `needs` (no denominator)."""
-    if not (y_true == needs).any():
-        return float("nan")
-    return float(function(y_true, y_pred, pos_label=1))
-
-
-def metric_functions(table: pd.DataFrame, tasks: Mapping[str, tuple[str, ...]]) -> dict[str, Metric]:
-    """Return MetricFrame metrics over row positions: each gets the positions of a group's rows as y_true."""
+    Every metric of the table's tasks is its metric-table entry's reference function (sklearn's or
+    fairlearn's); metrics unavailable for the table (e.g. CS@5 on binned ages) are NaN.
+    """
     functions: dict[str, Metric] = {"n": lambda rows, _: float(len(rows))}
-    if "age_pred" in table and "age_true" in table:
-        age_true, age_pred = table["age_true"].to_numpy(np.float64), table["age_pred"].to_numpy(np.float64)
-        functions["age_mae"] = lambda rows, _: mean_absolute_error(age_true[rows], age_pred[rows])
-        functions["age_bias"] = lambda rows, _: float(np.mean(age_pred[rows] - age_true[rows]))
-        functions["age_median_ae"] = lambda rows, _: median_absolute_error(age_true[rows], age_pred[rows])
-    for task, names in tasks.items():
-        true = table[f"{task}_true"].astype(str).to_numpy()
-        pred = table[f"{task}_pred"].astype(str).to_numpy()
-        functions[f"{task}_acc"] = lambda rows, _, t=true, p=pred: accuracy_score(t[rows], p[rows])
-        functions[f"{task}_macro_f1"] = lambda rows, _, t=true, p=pred: f1_score(
-            t[rows], p[rows], average="macro", zero_division=0)
-        confidence = confidence_of(table, task)
-        if confidence is not None:
-            correct = (true == pred).astype(np.float64)
-            functions[f"{task}_ece"] = lambda rows, _, c=correct, q=confidence: _ece(c[rows], q[rows])
-        for name in names:
-            t, p = (true == name).astype(int), (pred == name).astype(int)
-            functions[f"{task}_selection_rate_{name}"] = lambda rows, _, t=t, p=p: float(
-                selection_rate(t[rows], p[rows], pos_label=1))
-            functions[f"{task}_tpr_{name}"] = lambda rows, _, t=t, p=p: _rate(true_positive_rate, t[rows], p[rows], 1)
-            functions[f"{task}_fpr_{name}"] = lambda rows, _, t=t, p=p: _rate(false_positive_rate, t[rows], p[rows], 0)
+    for s in layout.specs:
+        if s.definition.between:  # a distance between groups, not a value per group
+            continue
+        data = layout.data[s.task]
+        reference = s.definition.reference
+        if s.name in layout.unavailable:
+            reference = lambda d, rows, c: float("nan")  # noqa: E731
+        for name, cls in ([(f"{s.name}_{c}", c) for c in data.classes] if s.per_class else [(s.name, None)]):
+            functions[name] = lambda rows, _, f=reference, d=data, c=cls: float(f(d, np.asarray(rows, np.int64), c))
     return functions
 
 
@@ -80,7 +58,8 @@ def _by_group(functions: dict[str, Metric], rows: np.ndarray, features: np.ndarr
 def fairlearn_estimates(table: pd.DataFrame, tasks: Mapping[str, tuple[str, ...]], index: CellIndex,
                         n_boot: int, seed: int) -> Estimates:
     """Return the same `Estimates` as `vectorised_estimates`, computed with fairlearn's MetricFrame."""
-    functions = metric_functions(table, tasks)
+    stats, layout = row_statistics(table, dict(tasks))
+    functions = metric_functions(layout)
     n = len(table)
     resamples = [resample_indices(n, int(s)) for s in fairlearn_seeds(n_boot, seed)]
     everyone = ("all",)
@@ -92,5 +71,4 @@ def fairlearn_estimates(table: pd.DataFrame, tasks: Mapping[str, tuple[str, ...]
         samples = [_by_group(functions, rows, features[rows], groups) for rows in resamples]
         boot = {name: np.stack([s[name] for s in samples]) for name in functions}
         values.append(GroupValues(point, boot))
-    stats, layout = row_statistics(table, dict(tasks))
-    return Estimates(dict(tasks), layout.has_age, index.attributes, values[0], values[1:], stats, layout)
+    return Estimates(dict(layout.tasks), layout.has_age, index.attributes, values[0], values[1:], stats, layout)

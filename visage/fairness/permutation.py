@@ -2,20 +2,23 @@
 
 Under the null hypothesis the rows' group labels carry no information, so shuffling them among the
 rows of the compared groups (group sizes kept) gives gaps as large as the observed one. The p-value
-is (1 + #{permuted gap >= observed gap}) / (1 + n_perm). Tested are the gaps of metrics that are
-means of a per-row value (age MAE and bias, accuracies), the demographic parity difference and the
-equalized odds difference; medians, macro-F1 and ECE are left to their bootstrap intervals.
+is (1 + #{permuted gap >= observed gap}) / (1 + n_perm). Tested are the gaps of the metric table's
+entries marked `tested` (means of a per-row value: age MAE, bias and CS@5, accuracies), the
+demographic parity and equalized odds differences, and for a task whose truth the data lacks the
+largest total-variation distance between two groups' predicted-class distributions (an omnibus test
+over all classes); medians, macro-F1 and ECE are left to their bootstrap intervals.
 Vectorised: a block of permutations gathers the rows' statistics in permuted order and sums each
 group's contiguous segment at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
+from visage.core.metric_specs import max_pairwise_tvd
 from visage.fairness.statistics import StatLayout
 
 BLOCK_VALUES = 20_000_000  # permuted statistics held at once (160 MB of float64)
@@ -23,26 +26,11 @@ BLOCK_VALUES = 20_000_000  # permuted statistics held at once (160 MB of float64
 
 @dataclass(frozen=True)
 class Tested:
-    """One tested disparity: its JSON key and how to compute it from a group's sums."""
+    """One tested disparity: its JSON key, the statistics it needs and how to compute it from a group's sums."""
 
     key: str
-    kind: str               # "mean", "selection" or "odds"
-    columns: tuple[str, ...]  # the statistics it needs
-
-
-def tested_disparities(layout: StatLayout, positive: Mapping[str, str]) -> list[Tested]:
-    """Return the disparities a permutation test is run for, given the statistics of a table."""
-    tests = []
-    if layout.has_age:
-        tests += [Tested("age_mae_gap", "mean", ("abs_err",)), Tested("age_bias_gap", "mean", ("signed_err",))]
-    for task in layout.tasks:
-        tests.append(Tested(f"{task}_acc_gap", "mean", (f"{task}_correct",)))
-        label = positive.get(task)
-        if label is not None and label in layout.tasks[task]:
-            pred, tp, true = f"{task}_pred_{label}", f"{task}_tp_{label}", f"{task}_true_{label}"
-            tests.append(Tested(f"{task}_demographic_parity_difference", "selection", (pred,)))
-            tests.append(Tested(f"{task}_equalized_odds_difference", "odds", (pred, tp, true)))
-    return tests
+    columns: tuple[str, ...]                       # the statistics it needs (layout column names)
+    disparity: Callable[[Callable[[str], np.ndarray]], np.ndarray]  # col(statistic) (..., groups) -> (...)
 
 
 def spread(values: np.ndarray) -> np.ndarray:
@@ -53,17 +41,44 @@ def spread(values: np.ndarray) -> np.ndarray:
     return np.where(defined >= 2, filled_high - filled_low, np.nan)
 
 
-def _divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+def _value(layout: StatLayout, metric: str, task: str, col: Callable[[str], np.ndarray], cls: str | None = None
+           ) -> np.ndarray:
+    """Return metric `metric` (a per-class kind's value for `cls`) of `task` from sums `col`."""
+    s = next(s for s in layout.specs if s.name == metric)
+    data = layout.data[task]
+    return s.definition.from_sums(lambda name: col(name if name == "n" else f"{task}_{name}"), data, cls)
 
 
-def _gaps(test: Tested, sums: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """Return the disparity of each permutation from group sums (perms, groups, len(columns))."""
-    if test.kind in ("mean", "selection"):
-        return spread(_divide(sums[..., 0], sizes))
-    pred, tp, true = sums[..., 0], sums[..., 1], sums[..., 2]
-    return np.fmax(spread(_divide(tp, true)), spread(_divide(pred - tp, sizes - true)))
+def tested_disparities(layout: StatLayout, positive: Mapping[str, str]) -> list[Tested]:
+    """Return the disparities a permutation test is run for, given the statistics of a table.
+
+    The gap (max − min over groups) of every metric-table entry marked `tested`, the demographic
+    parity and equalized odds differences of classifiers with a positive label, and the
+    between-groups distance of each predicted task (one omnibus test per task and attribute).
+    """
+    tests = []
+    for s in layout.specs:
+        if not s.tested or s.name in layout.unavailable:
+            continue
+        if s.definition.between:
+            of, classes = f"{s.task}_{s.definition.between}", layout.data[s.task].classes
+            tests.append(Tested(s.name, tuple(dict.fromkeys(["n", *[f"{s.task}_pred_{c}" for c in classes]])),
+                                lambda col, t=s.task, of=of, cs=classes: max_pairwise_tvd(
+                                    np.stack([_value(layout, of, t, col, c) for c in cs], axis=-1))))
+        elif not s.per_class:
+            tests.append(Tested(f"{s.name}_gap", layout.uses[s.name],
+                                lambda col, m=s.name, t=s.task: spread(_value(layout, m, t, col))))
+    for task, classes in layout.tasks.items():
+        label = positive.get(task)
+        if label is None or label not in classes:
+            continue
+        columns = ("n", f"{task}_pred_{label}", f"{task}_tp_{label}", f"{task}_true_{label}")
+        rate = lambda col, kind, t=task, c=label: _value(layout, f"{t}_{kind}", t, col, c)  # noqa: E731
+        tests.append(Tested(f"{task}_demographic_parity_difference", columns,
+                            lambda col, r=rate: spread(r(col, "selection_rate"))))
+        tests.append(Tested(f"{task}_equalized_odds_difference", columns,
+                            lambda col, r=rate: np.fmax(spread(r(col, "tpr")), spread(r(col, "fpr")))))
+    return tests
 
 
 def permutation_p_values(stats: np.ndarray, layout: StatLayout, row_group: np.ndarray, compared: np.ndarray,
@@ -100,7 +115,8 @@ def permutation_p_values(stats: np.ndarray, layout: StatLayout, row_group: np.nd
         permutations = rng.permuted(np.tile(np.arange(m), (count, 1)), axis=1)
         sums = np.add.reduceat(values[permutations], starts, axis=1)  # (count, groups, columns)
         for test in tests:
-            gaps = _gaps(test, sums[..., [names.index(c) for c in test.columns]], sizes)
+            with np.errstate(invalid="ignore"):
+                gaps = test.disparity(lambda name, s=sums: s[..., names.index(name)])
             threshold = float(observed[test.key]) - 1e-9 * max(1.0, abs(float(observed[test.key])))
             exceed[test.key] += int((gaps >= threshold).sum())
             valid[test.key] += int((~np.isnan(gaps)).sum())

@@ -26,7 +26,8 @@ class FairnessSettings:
     """How to evaluate: attributes, bootstrap and permutation sizes, interval level, small groups, backend.
 
     Attributes:
-        attributes: grouping columns or their `*` intersections (e.g. `race*gender`).
+        attributes: grouping columns or their `*` intersections (e.g. `race*gender`); None: the data's
+            sensitive attributes and the first one's intersection with each other (`default_attributes`).
         n_boot: bootstrap resamples behind every interval.
         ci: interval level, in (0, 1).
         seed: seed of the resamples and permutations.
@@ -39,7 +40,7 @@ class FairnessSettings:
         categories: the groups each base attribute should have (so empty ones are still reported).
     """
 
-    attributes: Sequence[str] = DEFAULT_ATTRIBUTES
+    attributes: Sequence[str] | None = DEFAULT_ATTRIBUTES
     n_boot: int = 1000
     ci: float = 0.95
     seed: int = 0
@@ -56,9 +57,19 @@ class FairnessSettings:
 
     def describe(self) -> dict[str, Any]:
         """Return the settings as written into `fairness/<split>.json`."""
-        return {"attributes": list(self.attributes), "n_boot": self.n_boot, "ci": self.ci, "seed": self.seed,
+        return {"attributes": None if self.attributes is None else list(self.attributes), "n_boot": self.n_boot,
+                "ci": self.ci, "seed": self.seed,
                 "min_group_size": self.min_group_size, "small_groups": self.small_groups,
                 "backend": self.backend, "n_perm": self.n_perm, "positive": dict(self.positive)}
+
+
+def default_attributes(sensitive: Sequence[str]) -> list[str]:
+    """Return the attributes studied by default: each sensitive attribute, then the first one's intersection with each other.
+
+    `[race, gender, age_bin]` gives `[race, gender, age_bin, race*gender, race*age_bin]`; `[]` gives `[]`.
+    """
+    sensitive = [str(s) for s in sensitive]
+    return [*sensitive, *[f"{sensitive[0]}{INTERSECTION}{other}" for other in sensitive[1:]]]
 
 
 def _is_int(value: Any) -> bool:
@@ -88,29 +99,34 @@ def validate_settings(settings: FairnessSettings, *, columns: Collection[str] = 
         raise unknown_choice("fairness small_groups", settings.small_groups, SMALL_GROUPS)
     if settings.backend not in BACKENDS:
         raise unknown_choice("fairness backend", settings.backend, BACKENDS)
-    if isinstance(settings.attributes, str) or not settings.attributes:
-        raise ConfigError(f"fairness attributes={settings.attributes} must be a non-empty list, e.g. [race, gender]")
-    for attribute in settings.attributes:
+    if isinstance(settings.attributes, str):
+        raise ConfigError(f"fairness attributes={settings.attributes} must be a list, e.g. [race, gender]")
+    for attribute in settings.attributes or ():
         for part in str(attribute).split(INTERSECTION):
             if part not in columns:
                 allowed = [*columns, f"intersections such as {INTERSECTION.join(list(columns)[:2])}"]
                 raise ConfigError(f"unknown fairness attribute '{part}' in '{attribute}'; available: "
                                   + ", ".join(str(a) for a in allowed))
     for task, label in settings.positive.items():
-        if task not in CLASSIFICATION_TASKS:
-            raise unknown_choice("task in fairness positive", task, CLASSIFICATION_TASKS)
+        known = {*CLASSIFICATION_TASKS, *(classes or {})}
+        if task not in known:
+            raise unknown_choice("task in fairness positive", task, known)
         if classes is not None and task in classes and str(label) not in [str(c) for c in classes[task]]:
             raise ConfigError(f"positive label '{label}' for {task} is not a class; classes: "
                               + ", ".join(str(c) for c in classes[task]))
 
 
-def settings_from_config(evaluation: Mapping[str, Any], classes: Mapping[str, Sequence[str]] | None = None
-                         ) -> FairnessSettings:
+def settings_from_config(evaluation: Mapping[str, Any], classes: Mapping[str, Sequence[str]] | None = None,
+                         sensitive: Sequence[str] | None = None) -> FairnessSettings:
     """Return the settings of an `evaluation` config node, with class names and age bins as group categories.
 
     Args:
         evaluation: the `evaluation` node (its `fairness` and `age_bins` keys); a DictConfig or a dict.
         classes: the dataset's class names per task (they become the groups of `race`, `gender`, ...).
+        sensitive: the dataset's sensitive attributes (its config's `sensitive_attributes`); with
+            `attributes: null` they and their intersections with the first are studied. Without them,
+            null means today's default (`race, gender, age_bin, race*gender, race*age_bin`; those whose
+            columns a table lacks are left out with a warning).
     """
     fairness = {str(k): v for k, v in dict(evaluation["fairness"]).items() if k != "_target_" and v is not None}
     names = {f.name for f in dataclasses.fields(FairnessSettings)}
@@ -123,6 +139,8 @@ def settings_from_config(evaluation: Mapping[str, Any], classes: Mapping[str, Se
     for key in ("positive", "categories"):
         if key in fairness:
             fairness[key] = {str(k): v for k, v in dict(fairness[key]).items()}
+    if fairness.get("attributes") is None:
+        fairness["attributes"] = default_attributes(sensitive) if sensitive is not None else DEFAULT_ATTRIBUTES
     settings = FairnessSettings(**fairness)
     categories = {task: [str(c) for c in names] for task, names in (classes or {}).items()}
     if evaluation.get("age_bins") is not None:
