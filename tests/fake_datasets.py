@@ -149,3 +149,43 @@ def make_fer2013(path: Path, per_emotion: int = 6) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     table.to_csv(path, index=False)
     return table
+
+
+TABLE_SKIN_TONES = ("light", "medium", "dark")
+TABLE_BAD_ROWS = {  # image path -> why the table dataset must skip its row
+    "faces/missing.jpg": "image file missing",
+    "faces/broken.jpg": "image could not be decoded",
+    "faces/maybe.jpg": "smiling not one of its classes (no, yes)",
+    "faces/ageless.jpg": "age not a number of years in 0-130",
+}
+
+
+def make_face_table(root: Path, per_cell: int = 4, suffix: str = ".csv") -> pd.DataFrame:
+    """Write a labelled face table (`path,age,smiling,skin_tone,site`) with images under `root/faces/`, plus
+    the bad rows of `TABLE_BAD_ROWS`; return the valid rows. Paths are relative to the table's folder."""
+    photos = face_photos()
+    rows, k = [], 0
+    for tone in TABLE_SKIN_TONES:
+        for smiling in ("no", "yes"):
+            for c in range(per_cell):
+                path = f"faces/{k:03d}.jpg"
+                write_jpeg(root / path, cv2.resize(variant(photos, k), (48, 48)))
+                rows.append({"path": path, "age": str(18 + (7 * k) % 60), "smiling": smiling, "skin_tone": tone,
+                             "site": f"site{c % 2}"})
+                k += 1
+    valid = pd.DataFrame(rows)
+    write_jpeg(root / "faces/maybe.jpg", variant(photos, 1))
+    write_jpeg(root / "faces/ageless.jpg", variant(photos, 2))
+    (root / "faces/broken.jpg").write_bytes(UNDECODABLE_BYTES)
+    bad = pd.DataFrame([
+        {"path": "faces/missing.jpg", "age": "30", "smiling": "no", "skin_tone": "light", "site": "site0"},
+        {"path": "faces/broken.jpg", "age": "30", "smiling": "no", "skin_tone": "light", "site": "site0"},
+        {"path": "faces/maybe.jpg", "age": "30", "smiling": "maybe", "skin_tone": "dark", "site": "site1"},
+        {"path": "faces/ageless.jpg", "age": "unknown", "smiling": "yes", "skin_tone": "dark", "site": "site1"},
+    ])
+    table = pd.concat([valid, bad], ignore_index=True)
+    if suffix == ".csv":
+        table.to_csv(root / "labels.csv", index=False)
+    else:
+        table.to_parquet(root / f"labels{suffix}", index=False)
+    return valid

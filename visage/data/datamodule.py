@@ -15,7 +15,8 @@ from visage.core.errors import ConfigError, unknown_choice
 from visage.core.names import SPLITS
 from visage.data.base import FaceDataset
 from visage.data.sampling import Sampler, training_labels
-from visage.data.splits import load_or_create_split
+from visage.data.split_file import published_split
+from visage.data.splits import load_or_create_split, strata_of
 
 
 class AugmentedSubset(Dataset):
@@ -58,9 +59,11 @@ def _is_identity(transform: A.BasicTransform | None) -> bool:
 
 
 class FaceDataModule(LightningDataModule):
-    """Splits a FaceDataset stratified by race×gender (else by its task labels) and serves uint8 image batches.
+    """Splits a FaceDataset stratified by its sensitive attributes (else its task labels); serves uint8 image batches.
 
     With `split_dir`, the split is written there once as a CSV of sample ids and reused afterwards.
+    With `split_file` (a published split, see `split_file.py`), that file's split is followed instead;
+    its counts (`split_file_counts`, also in the dataset's `describe()`) go into metrics.json.
     `split_seed` fixes the split (and a subset sampler's drops); `train_seed` the weighted draws of
     training batches (the run's `seed`; defaults to `split_seed`).
 
@@ -72,22 +75,30 @@ class FaceDataModule(LightningDataModule):
                  augmentation: A.BasicTransform | None = None, pin_memory: bool = False,
                  split_dir: str | None = None, sampler: Sampler | None = None,
                  age_bins: Sequence[int] = (0, 3, 10, 20, 30, 40, 50, 60, 70),
-                 train_seed: int | None = None) -> None:
+                 train_seed: int | None = None, split_file: str | None = None) -> None:
         super().__init__()
         self.dataset = dataset
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.pin_memory = pin_memory
         self.augmentation = None if _is_identity(augmentation) else augmentation
-        self.split_indices = load_or_create_split(dataset.labels, val_fraction, test_fraction, split_seed,
-                                                  split_dir, dataset.name)
+        strata = dataset.strata_columns()
+        self.split_file_counts: dict[str, Any] | None = None
+        if split_file:
+            self.split_indices, self.split_file_counts = published_split(
+                dataset.labels, split_file, strata=strata_of(dataset.labels, strata), val_fraction=val_fraction,
+                test_fraction=test_fraction, seed=split_seed, identity_keys=dataset.identity_keys)
+            dataset.split_file_counts = self.split_file_counts
+        else:
+            self.split_indices = load_or_create_split(dataset.labels, val_fraction, test_fraction, split_seed,
+                                                      split_dir, dataset.name, strata)
         self.sampler = sampler or Sampler()
         self.age_bins = list(age_bins)
         self.seed = split_seed
         draw_seed = split_seed if train_seed is None else train_seed
         self.generator = torch.Generator().manual_seed(draw_seed)  # weighted draws; saved for resume
         train = self.split_indices["train"]
-        view = training_labels(dataset.labels.iloc[train], dataset.task_classes, age_bins)
+        view = training_labels(dataset.labels.iloc[train], dataset.task_classes, age_bins, dataset.sensitive_attributes)
         weights = self.sampler.weights(view, np.random.default_rng(split_seed))
         if self.sampler.mode == "subset":
             self.split_indices["train"], weights = train[weights > 0], weights[weights > 0]

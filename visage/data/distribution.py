@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +28,14 @@ def distribution_table(view: pd.DataFrame, counts: np.ndarray, weights: np.ndarr
 class TrainingDistribution(pl.Callback):
     """Counts which training samples each batch held and writes `training_distribution.json`.
 
-    The trained share of a group is its share of all samples drawn over the run, each weighted by its
+    Groups are those of every `attributes` column (default: the dataset's sensitive attributes). The
+    trained share of a group is its share of all samples drawn over the run, each weighted by its
     loss weight (so `reweight` shows its effect too); `data_share` is its share of the training split.
     """
 
-    def __init__(self, output_dir: str, attributes: tuple[str, ...] = ("race", "gender", "age_bin")) -> None:
+    def __init__(self, output_dir: str, attributes: Sequence[str] | None = None) -> None:
         self.output_dir = Path(output_dir)
-        self.attributes = attributes
+        self.attributes = None if attributes is None else tuple(attributes)  # None: the dataset's sensitive attributes
         self.counts: np.ndarray | None = None
         self.loss_weight: np.ndarray | None = None
 
@@ -49,11 +51,15 @@ class TrainingDistribution(pl.Callback):
 
     def state_dict(self) -> dict[str, Any]:
         """Return the tally so far (saved in checkpoints, so a resumed run counts the whole run)."""
-        return {"counts": self.counts, "loss_weight": self.loss_weight}
+        if self.counts is None:  # tensors, so checkpoints load with torch.load(weights_only=True)
+            return {"counts": None, "loss_weight": None}
+        return {"counts": torch.from_numpy(self.counts), "loss_weight": torch.from_numpy(self.loss_weight)}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore the tally of an interrupted run."""
-        self.counts, self.loss_weight = state_dict["counts"], state_dict["loss_weight"]
+        counts, loss_weight = state_dict["counts"], state_dict["loss_weight"]
+        self.counts = None if counts is None else np.asarray(counts, dtype=np.float64).copy()
+        self.loss_weight = None if loss_weight is None else np.asarray(loss_weight, dtype=np.float64).copy()
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Write the distribution table per attribute (under DDP, the samples every rank drew)."""
@@ -67,9 +73,11 @@ class TrainingDistribution(pl.Callback):
         datamodule = trainer.datamodule
         train = datamodule.split_indices["train"]
         dataset = datamodule.dataset
-        view = training_labels(dataset.labels.iloc[train], dataset.task_classes, datamodule.age_bins)
+        view = training_labels(dataset.labels.iloc[train], dataset.task_classes, datamodule.age_bins,
+                               dataset.sensitive_attributes)
+        attributes = dataset.sensitive_attributes if self.attributes is None else self.attributes
         result = {"sampler": type(datamodule.sampler).__name__, "mode": datamodule.sampler.mode,
                   "samples_drawn": int(self.counts.sum()),
                   **{by: distribution_table(view, self.counts[train], self.loss_weight[train], by)
-                     for by in self.attributes if by in view}}
+                     for by in attributes if by in view}}
         write_json(self.output_dir / "training_distribution.json", result)

@@ -7,6 +7,7 @@ split into train and val. `harmonize_to: utkface` folds the seven races into UTK
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -43,7 +44,7 @@ class FairFace(FileFaceDataset):
 
     def __init__(self, root: str | None = None, image_size: int = 64, harmonize_to: str | None = None,
                  check_headers: bool = True, verify_images: bool = True, cache_mb: float = 2048.0,
-                 name: str = "fairface") -> None:
+                 name: str = "fairface", sensitive_attributes: Sequence[str] = ()) -> None:
         self.name = name
         self.image_size = image_size
         self.verify_images = verify_images
@@ -80,3 +81,4 @@ class FairFace(FileFaceDataset):
         if verify_images and len(self.labels):
             self.labels, self.skipped = drop_undecodable(self.labels, self.skipped)
         self.finish_index(len(table), f"data.root={root} holds no valid FairFace rows")
+        self.set_sensitive_attributes(sensitive_attributes)

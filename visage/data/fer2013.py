@@ -8,6 +8,7 @@ splits: Training → train, PublicTest → val, PrivateTest → test.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +41,10 @@ class FER2013(FaceDataset):
     """
 
     emotion_classes = EMOTIONS
+    native_look = {"color": "gray", "side": SIDE}  # its faces before resizing: a model trained on them sees others so
 
     def __init__(self, path: str | None = None, root: str | None = None, image_size: int = 64,
-                 name: str = "fer2013") -> None:
+                 name: str = "fer2013", sensitive_attributes: Sequence[str] = ()) -> None:
         self.name = name
         csv = Path(path) if path else Path(root or ".") / "fer2013.csv"
         if not csv.is_file():
@@ -70,6 +72,7 @@ class FER2013(FaceDataset):
             raise ConfigError(f"{csv} holds no valid FER2013 rows ({len(skipped)} skipped)")
         self.labels = pd.DataFrame(rows, columns=["sample_id", "emotion", "split"])
         self.pixels = np.stack(images)
+        self.set_sensitive_attributes(sensitive_attributes)
 
     def image(self, index: int) -> torch.Tensor:
         """Return image `index` as a uint8 tensor (3, H, W) (the gray channel repeated)."""
@@ -78,7 +81,7 @@ class FER2013(FaceDataset):
             gray = cv2.resize(gray, (self.image_size, self.image_size), interpolation=cv2.INTER_LINEAR)
         return torch.from_numpy(np.ascontiguousarray(np.broadcast_to(gray, (3, *gray.shape))))
 
-    def describe(self) -> dict[str, Any]:
+    def index_facts(self) -> dict[str, Any]:
         """Return the row counts (found, kept, skipped by reason), recorded with every run on this dataset."""
         skipped = dict(Counter(self.skipped["reason"])) if len(self.skipped) else {}
         return {"found": len(self.labels) + len(self.skipped), "samples": len(self), "skipped": skipped}

@@ -161,7 +161,7 @@ class FileFaceDataset(FaceDataset):
         """Return how many files were skipped, by reason."""
         return dict(Counter(self.skipped["reason"])) if len(self.skipped) else {}
 
-    def describe(self) -> dict[str, Any]:
+    def index_facts(self) -> dict[str, Any]:
         """Return the file counts (found, kept, skipped by reason), recorded with every run on this dataset."""
         return {"found": int(self.files_found), "samples": len(self), "skipped": self.skip_summary(),
                 "images_verified": bool(self.verify_images)}

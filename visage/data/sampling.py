@@ -35,7 +35,7 @@ class Sampler:
         self.mode = mode
 
     def weights(self, labels: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-        """Return one non-negative weight per row of `labels` (columns age, race, gender, age_bin)."""
+        """Return one non-negative weight per row of `labels` (`training_labels`: tasks, age, age_bin, group columns)."""
         return np.ones(len(labels))
 
     @property
@@ -116,12 +116,16 @@ class DropAgeRange(Sampler):
         return weights
 
 
-def training_labels(labels: pd.DataFrame, classes: Mapping[str, Sequence[str]], age_bins: Sequence[int]
-                    ) -> pd.DataFrame:
-    """Return the labels samplers weigh: class names per task, and age with its age_bin where labelled."""
+def training_labels(labels: pd.DataFrame, classes: Mapping[str, Sequence[str]], age_bins: Sequence[int],
+                    extra: Sequence[str] = ()) -> pd.DataFrame:
+    """Return the labels samplers weigh: class names per task, age with its age_bin where labelled, and the
+    `extra` label columns (a dataset's sensitive attributes that are not tasks, e.g. `skin_tone`) as text."""
     view = pd.DataFrame({task: np.asarray(names)[labels[task].to_numpy()] for task, names in classes.items()},
                         index=range(len(labels)))
     if "age" in labels:
         view["age"] = labels["age"].to_numpy(dtype=float)
         view["age_bin"] = assign_age_bins(view["age"].to_numpy(), age_bins).astype(str)
+    for column in extra:
+        if column in labels and column not in view:
+            view[column] = labels[column].astype(str).to_numpy()
     return view

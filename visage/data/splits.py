@@ -1,9 +1,10 @@
-"""Train/val/test splits stratified by group, so every split holds every race×gender cell."""
+"""Train/val/test splits stratified by group, so every split holds every cell of the sensitive attributes (race×gender)."""
 
 from __future__ import annotations
 
 import hashlib
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from visage.core.errors import ConfigError
-from visage.core.names import SPLITS
+from visage.core.names import AGE, SPLITS
 from visage.core.run_files import _atomic_write
 
 
@@ -118,28 +119,45 @@ def stratified_split(strata: np.ndarray, val_fraction: float, test_fraction: flo
     return {"train": np.sort(train), "val": np.sort(val), "test": np.sort(test)}
 
 
-def strata_columns(labels: pd.DataFrame) -> list[str]:
-    """Return the label columns splits are stratified by: race and gender, else the tasks present."""
-    preferred = [c for c in ("race", "gender") if c in labels]
-    return preferred or [c for c in ("emotion",) if c in labels]
+NOT_STRATA = ("sample_id", "path", "split", AGE)
 
 
-def split_file_name(labels: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int, name: str) -> str:
+def strata_columns(labels: pd.DataFrame, strata: Sequence[str] | None = None) -> list[str]:
+    """Return the label columns splits are stratified by: `strata` (a dataset's `strata_columns()`), else every
+    integer-coded label column (the task codes) but age."""
+    if strata is not None:
+        return [c for c in strata if c in labels]
+    return [c for c in labels.columns if c not in NOT_STRATA and pd.api.types.is_integer_dtype(labels[c])]
+
+
+def strata_of(labels: pd.DataFrame, strata: Sequence[str] | None = None) -> np.ndarray:
+    """Return each row's stratum: its values in the strata columns joined by `*` (one stratum if there are none)."""
+    columns = strata_columns(labels, strata)
+    if not columns:
+        return np.full(len(labels), "all", dtype=object)
+    return labels[columns].astype(str).agg("*".join, axis=1).to_numpy()
+
+
+def split_file_name(labels: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int, name: str,
+                    strata: Sequence[str] | None = None) -> str:
     """Return a file name that identifies this dataset content and these split settings."""
-    content = pd.util.hash_pandas_object(labels[["sample_id", *strata_columns(labels)]], index=False).to_numpy()
+    content = pd.util.hash_pandas_object(labels[["sample_id", *strata_columns(labels, strata)]], index=False).to_numpy()
     digest = hashlib.sha1(content.tobytes()).hexdigest()[:12]
     return f"{name}-{digest}-val{val_fraction}-test{test_fraction}-seed{seed}.csv"
 
 
 def load_or_create_split(labels: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int,
-                         split_dir: str | Path | None, name: str) -> dict[str, np.ndarray]:
+                         split_dir: str | Path | None, name: str, strata: Sequence[str] | None = None
+                         ) -> dict[str, np.ndarray]:
     """Return split indices, read from the split file in `split_dir` if one exists, else made and written there.
+
+    The split is stratified by the `strata` columns (see `strata_columns`).
 
     The file (sample_id, split) is written once, so every run of a sweep sees the same split. Jobs
     that create it at the same time each write their own temporary file and rename it into place
     (the same content, as the split is seeded), so none fails and no half file is ever read.
     """
-    path = Path(split_dir) / split_file_name(labels, val_fraction, test_fraction, seed, name) if split_dir else None
+    path = Path(split_dir) / split_file_name(labels, val_fraction, test_fraction, seed, name, strata) if split_dir else None
     if path is not None and path.is_file():
         saved = pd.read_csv(path, dtype={"sample_id": str})
         position = pd.Series(np.arange(len(labels)), index=labels["sample_id"].astype(str))
@@ -150,9 +168,8 @@ def load_or_create_split(labels: pd.DataFrame, val_fraction: float, test_fractio
     if "split" in labels and labels["split"].isin(SPLITS).all():  # the dataset fixes every sample's split
         indices = {split: np.flatnonzero((labels["split"] == split).to_numpy()) for split in SPLITS}
     else:
-        strata = labels[strata_columns(labels)].astype(str).agg("*".join, axis=1).to_numpy()
         fixed = (labels["split"] == "test").to_numpy() if "split" in labels else None
-        indices = stratified_split(strata, val_fraction, test_fraction, seed, fixed)
+        indices = stratified_split(strata_of(labels, strata), val_fraction, test_fraction, seed, fixed)
     if path is not None:
         column = np.empty(len(labels), dtype=object)
         for split, rows in indices.items():

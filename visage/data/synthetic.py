@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
@@ -264,7 +264,8 @@ class SyntheticFaces(FaceDataset):
 
     def __init__(self, n_samples: int = 8000, image_size: int = 64, seed: int = 0,
                  age_prior: str = "utk_like", planted: Mapping[str, Any] | None = None,
-                 name: str = "synthetic", cache_dir: str | None = None, workers: int | None = None) -> None:
+                 name: str = "synthetic", cache_dir: str | None = None, workers: int | None = None,
+                 sensitive_attributes: Sequence[str] = ()) -> None:
         if n_samples < 10:
             raise ConfigError(f"data.n_samples={n_samples} is too small; use at least 10")
         if image_size < 32:
@@ -276,6 +277,7 @@ class SyntheticFaces(FaceDataset):
         latent = draw_latent_labels(n_samples, self.biases, age_prior, rng)
         self.labels = corrupt_labels(latent, self.biases, rng)
         self.labels.insert(0, "sample_id", [f"syn-{seed}-{i:06d}" for i in range(n_samples)])
+        self.set_sensitive_attributes(sensitive_attributes)
         key = _cache_key(n_samples=n_samples, image_size=image_size, seed=seed, age_prior=age_prior,
                          planted={k: v for k, v in vars(self.biases).items()})
         cached = Path(cache_dir) / f"synthetic-{key}.npy" if cache_dir else None
@@ -315,6 +317,6 @@ class SyntheticFaces(FaceDataset):
         }
         return {"age_mae": float(error.mean()), "gender_acc": float(agree.mean()), "by_race": by_race}
 
-    def describe(self) -> dict[str, Any]:
+    def index_facts(self) -> dict[str, Any]:
         """Return the noise floor, recorded with every run on this dataset."""
         return {"noise_floor": self.noise_floor()}

@@ -9,6 +9,7 @@ skipped with one summarising warning and recorded (`skipped`) for the data card 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +61,8 @@ class UTKFace(FileFaceDataset):
     race_classes = RACES
 
     def __init__(self, root: str | None = None, image_size: int = 64, check_headers: bool = True,
-                 verify_images: bool = True, cache_mb: float = 2048.0, name: str = "utkface") -> None:
+                 verify_images: bool = True, cache_mb: float = 2048.0, name: str = "utkface",
+                 sensitive_attributes: Sequence[str] = ()) -> None:
         self.name = name
         self.image_size = image_size
         self.verify_images = verify_images
@@ -76,7 +78,7 @@ class UTKFace(FileFaceDataset):
             elif check_headers and not looks_like_image(path):
                 skipped.append((relative, BAD_HEADER))
             else:
-                rows.append((relative, *parsed, str(path), path.name.split(".", 1)[0]))
+                rows.append((relative, *parsed, str(path), face_key(relative)))
         self.labels = pd.DataFrame(rows, columns=["sample_id", "age", "gender", "race", "path", "face_key"])
         self.skipped = pd.DataFrame(skipped, columns=SKIP_COLUMNS)
         if verify_images and len(self.labels):  # before de-duplicating, so a readable copy wins over a broken one
@@ -84,6 +86,16 @@ class UTKFace(FileFaceDataset):
         self.labels, duplicates = _deduplicate(self.labels)
         self.skipped = pd.concat([self.skipped, duplicates], ignore_index=True)
         self.finish_index(len(files), f"data.root={root} holds no valid UTKFace images")
+        self.set_sensitive_attributes(sensitive_attributes)
+
+    def identity_keys(self, sample_ids: pd.Series) -> pd.Series:
+        """Return each file's face key (`age_gender_race_datetime`): copies of one face in other sub-folders share it."""
+        return sample_ids.astype(str).map(face_key)
+
+
+def face_key(sample_id: str) -> str:
+    """Return the face key of a UTKFace file (its name up to the first dot), whatever folder it is in."""
+    return sample_id.rsplit("/", 1)[-1].split(".", 1)[0]
 
 
 def _deduplicate(labels: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

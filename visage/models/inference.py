@@ -47,6 +47,8 @@ def predictions_table(dataset: FaceDataset, indices: np.ndarray, outputs: dict[s
     for column in labels.columns:
         if column not in used:
             table[column] = labels[column].to_numpy()
+    for column, groups in dataset.group_labels(indices, age_bins).items():  # one column per sensitive attribute
+        table[column] = groups.to_numpy()
     return table
 
 
