@@ -18,8 +18,9 @@ from omegaconf import DictConfig, OmegaConf
 from visage.core.errors import ConfigError
 from visage.core.run_files import LAST_CHECKPOINT, METRICS_FILE, write_json
 from visage.fairness.settings import validate_evaluation
+from visage.models.checkpoints import load_checkpoint
 from visage.models.inference import predict_split
-from visage.runner.builders import build_callbacks, build_datamodule, build_loggers, build_module, run_spec
+from visage.runner import builders
 from visage.runner.cli import CONFIG_DIR, run_entry_point
 from visage.runner.scoring import score_split
 from visage.runner.sweep_jobs import rewrite_resume_argv, run_job
@@ -31,25 +32,27 @@ log = logging.getLogger(__name__)
 def train(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fit, then predict and score val and test, writing the run files; return (metrics dict, objects dict)."""
     validate_evaluation(cfg.evaluation)  # bad fairness settings fail here, before anything is built
+    weights = builders.check_weights(cfg)  # pretrained weights neither cached nor reachable: one line, before any data
+    preprocessing = builders.choose_image_size(cfg)  # the weights' input size unless the user set data.image_size
     if cfg.get("torch_threads"):
         torch.set_num_threads(int(cfg.torch_threads))
     pl.seed_everything(cfg.seed, workers=True)
     torch.use_deterministic_algorithms(bool(cfg.trainer.get("deterministic", False)), warn_only=True)
     output_dir = Path(cfg.paths.output_dir)
-    datamodule = build_datamodule(cfg)
-    module = build_module(cfg, datamodule)
-    module.run_spec = run_spec(cfg, datamodule)
-    loggers = build_loggers(cfg)
-    trainer: pl.Trainer = instantiate(cfg.trainer, logger=loggers or False, callbacks=build_callbacks(cfg))
+    datamodule = builders.build_datamodule(cfg)
+    module = builders.build_module(cfg, datamodule)
+    module.run_spec = builders.run_spec(cfg, datamodule, preprocessing, weights)
+    loggers = builders.build_loggers(cfg)
+    trainer: pl.Trainer = instantiate(cfg.trainer, logger=loggers or False, callbacks=builders.build_callbacks(cfg))
     for lg in loggers:
         lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
 
-    # weights_only=False: our own checkpoint, which carries random states (NumPy arrays) besides tensors.
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_checkpoint(cfg), weights_only=False)
+    # Checkpoints hold tensors and plain containers only (random states included), so resume reads them weights-only.
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_checkpoint(cfg), weights_only=True)
     trainer.strategy.barrier()  # under DDP, rank 0 has written the checkpoints before anyone reads them
     best = getattr(trainer.checkpoint_callback, "best_model_path", "")
     if best:
-        module.load_state_dict(torch.load(best, map_location="cpu", weights_only=False)["state_dict"])
+        module.load_state_dict(load_checkpoint(best)["state_dict"])
         log.info("predicting with the best checkpoint %s", best)
     objects = {"cfg": cfg, "datamodule": datamodule, "module": module, "trainer": trainer}
     if not trainer.is_global_zero:  # ranks > 0 take part in the collective predictions; rank 0 writes the run files
@@ -65,6 +68,7 @@ def train(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     metrics["dataset"] = {"name": dataset.name, **dataset.describe(),
                           "classes": {task: list(names) for task, names in dataset.task_classes.items()}}
     metrics["overrides"] = list(cfg.get("job_overrides") or [])
+    metrics[builders.PRETRAINED_WEIGHTS_KEY] = weights  # name, tag, hf_hub_id, file, sha256 of the starting weights (or null)
     metrics["objective"] = instantiate(cfg.objective)(metrics=metrics, fairness=fairness)
     write_json(output_dir / METRICS_FILE, metrics)
     log_results(loggers, metrics, fairness)

@@ -21,9 +21,13 @@ def weighted_mean(values: torch.Tensor, weight: torch.Tensor | None) -> torch.Te
 class AgeHead(nn.Module):
     """Base class: `forward` gives raw outputs, `loss` compares them with ages, `decode` gives years."""
 
+    def sample_loss(self, raw: torch.Tensor, age: torch.Tensor) -> torch.Tensor:
+        """Return the training loss of each sample (N,) for raw outputs against ages in years."""
+        raise NotImplementedError
+
     def loss(self, raw: torch.Tensor, age: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
         """Return the scalar training loss for raw outputs against ages in years (weighted mean if `weight`)."""
-        raise NotImplementedError
+        return weighted_mean(self.sample_loss(raw, age), weight)
 
     def decode(self, raw: torch.Tensor) -> torch.Tensor:
         """Return the predicted age in years (N,) for raw outputs."""
@@ -50,9 +54,9 @@ class RegressionAgeHead(AgeHead):
         """Return ages in years."""
         return raw * self.scale + self.offset
 
-    def loss(self, raw: torch.Tensor, age: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
-        """Return the loss in years (so loss weights are in the units users know from papers)."""
-        return weighted_mean(self.loss_fn(self.decode(raw), age, reduction="none"), weight)
+    def sample_loss(self, raw: torch.Tensor, age: torch.Tensor) -> torch.Tensor:
+        """Return each sample's loss in years (so loss weights are in the units users know from papers)."""
+        return self.loss_fn(self.decode(raw), age, reduction="none")
 
 
 class CoralAgeHead(AgeHead):
@@ -75,8 +79,7 @@ class CoralAgeHead(AgeHead):
         """Return the expected age in years."""
         return torch.sigmoid(raw).sum(dim=-1)
 
-    def loss(self, raw: torch.Tensor, age: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
-        """Return the CORAL loss: binary cross-entropy summed over thresholds, averaged over samples."""
+    def sample_loss(self, raw: torch.Tensor, age: torch.Tensor) -> torch.Tensor:
+        """Return each sample's CORAL loss: binary cross-entropy summed over thresholds."""
         levels = (age.unsqueeze(-1) > torch.arange(self.max_age, device=age.device)).float()
-        per_sample = F.binary_cross_entropy_with_logits(raw, levels, reduction="none").sum(dim=-1)
-        return weighted_mean(per_sample, weight)
+        return F.binary_cross_entropy_with_logits(raw, levels, reduction="none").sum(dim=-1)

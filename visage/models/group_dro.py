@@ -1,6 +1,7 @@
 """Worst-group training: group DRO (Sagawa et al., 2020), chosen with `loss=group_dro`.
 
-The module asks its group weighting for the training loss of a batch instead of taking the plain mean:
+The module asks its group weighting for the training loss of a batch instead of taking the plain mean,
+handing it each sample's (task-weighted) loss, computed once:
 `GroupDRO` keeps one weight q_g per group (uniform at the start) and after every batch moves them by
 exponentiated gradient on the groups' losses, q_g ← q_g·exp(eta·loss_g), then normalises; the loss
 trained on is Σ_g q_g·loss_g, so the group that keeps losing most is weighted up online. Groups are any
@@ -10,7 +11,6 @@ group is looked up by its `batch["index"]` in a tensor prepared once from the da
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -21,8 +21,6 @@ from visage.core.errors import ConfigError, unknown_choice
 
 GROUP_WEIGHTS_FILE = "group_weights.json"
 ABSENT = ("zero", "keep")
-
-LossOf = Callable[[torch.Tensor | None], torch.Tensor]
 
 
 class GroupSource(Protocol):
@@ -86,11 +84,11 @@ class GroupWeighting(nn.Module):
         self.epoch_loss = torch.zeros(len(self.names), device=self.q.device)
         self.epoch_batches = torch.zeros(len(self.names), device=self.q.device)
 
-    def forward(self, loss_of: LossOf, index: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+    def forward(self, sample_loss: torch.Tensor, index: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
         """Return the robust loss of one training batch and update the group weights.
 
         Args:
-            loss_of: the batch's (task-weighted) loss for given per-sample weights (a weighted mean).
+            sample_loss: each sample's (task-weighted) loss (N,); a group's loss is its weighted mean over the group.
             index: the batch's dataset indices (`batch["index"]`).
             weight: the samplers' per-sample loss weights, if any; kept inside each group's mean.
         """
@@ -98,11 +96,14 @@ class GroupWeighting(nn.Module):
             raise RuntimeError("GroupDRO.setup(datamodule) must run before training (FaceAttributeModule.setup does)")
         groups = self.group_of[index.to(self.group_of.device)].to(index.device)
         base = torch.ones(len(index), device=index.device) if weight is None else weight.float()
-        group_loss = torch.zeros(len(self.names), device=index.device)
-        present = torch.unique(groups[groups >= 0])
-        losses = [loss_of(base * (groups == g)) for g in present.tolist()]
-        if losses:
-            group_loss = group_loss.index_put((present,), torch.stack(losses))
+        member = groups >= 0
+        n = len(self.names)
+        weighted = torch.zeros(n, device=index.device, dtype=sample_loss.dtype).index_add(
+            0, groups[member], (base * sample_loss)[member])
+        mass = torch.zeros(n, device=index.device, dtype=base.dtype).index_add(0, groups[member], base[member])
+        present = torch.unique(groups[member])
+        group_loss = torch.zeros(n, device=index.device, dtype=sample_loss.dtype)
+        group_loss = group_loss.index_put((present,), weighted[present] / mass[present].clamp_min(1e-12))
         with torch.no_grad():
             self.q = self.update(self.q.to(group_loss.device), group_loss.detach(), present)
             self.q_sum = self.q_sum.to(self.q.device) + self.q

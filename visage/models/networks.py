@@ -49,3 +49,8 @@ class SeparateBackbonesNet(nn.Module):
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """Return raw outputs per task, each from its own backbone."""
         return {task: head(self.backbones[task](images)) for task, head in self.heads.items()}
+
+
+def backbone_modules(net: nn.Module) -> list[Backbone]:
+    """Return the backbone(s) of a network: its shared one, or one per task."""
+    return [m for m in net.modules() if isinstance(m, Backbone)]

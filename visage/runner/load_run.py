@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
-import torch
+from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from visage.core.errors import ConfigError
-from visage.core.run_files import BEST_CHECKPOINT, CONFIG_FILE, METRICS_FILE
-from visage.models.module import RUN_SPEC_KEY
+from visage.core.run_files import BEST_CHECKPOINT, CONFIG_FILE
+from visage.core.saved_run import finished_run
+from visage.models.checkpoints import load_checkpoint
+from visage.models.module import RUN_SPEC_KEY, backbone_specs, standalone
 from visage.runner.builders import build_model
 
 
@@ -57,33 +58,34 @@ def load_run(run: str | Path, *, module: bool = True) -> LoadedRun:
     Raises:
         ConfigError: `run` is not a finished visage run, or lacks its checkpoint (one line for the user).
     """
-    run_dir = Path(run).expanduser()
-    metrics_file, checkpoint_file = run_dir / METRICS_FILE, run_dir / BEST_CHECKPOINT
-    if not metrics_file.is_file() or not ((run_dir / CONFIG_FILE).is_file() or checkpoint_file.is_file()):
-        raise ConfigError(f"run={run} is not a finished visage run (needs {CONFIG_FILE} and {METRICS_FILE})")
-    metrics = json.loads(metrics_file.read_text())
+    run_dir, metrics = finished_run(run)  # the torch-free half, shared with the report and compare
+    checkpoint_file = run_dir / BEST_CHECKPOINT
     if module and not checkpoint_file.is_file():
         raise ConfigError(f"run={run} has no {BEST_CHECKPOINT} to predict with")
     checkpoint = None
     if module or not (run_dir / CONFIG_FILE).is_file():
-        checkpoint = torch.load(checkpoint_file, map_location="cpu", weights_only=False)
+        checkpoint = load_checkpoint(checkpoint_file)
     spec = (checkpoint or {}).get(RUN_SPEC_KEY) or _spec_from_files(run_dir, metrics)
     config = OmegaConf.create(spec["config"])
     loaded = LoadedRun(run_dir, config, {k: list(v) for k, v in spec["classes"].items()}, bool(spec["has_age"]),
                        metrics, dict(spec.get("preprocessing", {})), dict(spec.get("dataset", {})))
     if module:
-        model_cfg = OmegaConf.to_container(config.model, resolve=True)
-        for backbone in _backbone_nodes(model_cfg):
-            backbone.update(pretrained=False, checkpoint_path=None)  # the checkpoint holds the weights
-        loaded.module = build_model(model_cfg, loaded.classes, loaded.has_age)
+        loaded.module = _module_of(checkpoint, loaded)
         loaded.module.load_state_dict(checkpoint["state_dict"])
         loaded.module.eval()
     return loaded
 
 
-def _backbone_nodes(node: Any) -> list[dict[str, Any]]:
-    """Return every backbone spec (a dict with `pretrained`) inside a model config."""
-    if isinstance(node, dict):
-        own = [node] if "pretrained" in node and "_target_" in node else []
-        return own + [b for value in node.values() for b in _backbone_nodes(value)]
-    return []
+def _module_of(checkpoint: dict[str, Any], run: LoadedRun) -> pl.LightningModule:
+    """Return the untrained module of a checkpoint: from its saved hyperparameters (as `load_from_checkpoint`
+    does), or for a checkpoint that has none (written before they were saved) from the run's model config.
+
+    Neither fetches pretrained weights: the backbone is rebuilt with `pretrained=false`.
+    """
+    hparams = checkpoint.get("hyper_parameters")
+    if hparams:
+        return get_class(run.config.model._target_)(**standalone(dict(hparams)))
+    model_cfg = OmegaConf.to_container(run.config.model, resolve=True)
+    for backbone in backbone_specs(model_cfg):
+        backbone.update(pretrained=False, checkpoint_path=None)  # the checkpoint holds the weights
+    return build_model(model_cfg, run.classes, run.has_age)
