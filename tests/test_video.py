@@ -14,11 +14,12 @@ from tests.helpers import run_cli
 from tests.test_inference import train_tiny_run
 from visage.core.errors import ConfigError
 from visage.inference.detectors import HaarDetector
+from visage.inference.estimates import face_json
+from visage.inference.face_tracks import IouTracker, iou
 from visage.inference.jitter import Series, flips_per_second, mean_step
 from visage.inference.loading import load_predictor
 from visage.inference.smoothing import Ema, Estimate, OneEuro, TrackSmoother
-from visage.inference.tracking import IouTracker, iou
-from visage.inference.video_pipeline import estimate_of, open_capture, process_video
+from visage.inference.video_pipeline import open_capture, process_video
 
 FRAMES = 20
 CLASSES = {"gender": ["Male", "Female"], "race": ["White", "Black", "Asian", "Indian", "Others"]}
@@ -112,12 +113,14 @@ def test_jitter_measures() -> None:
     assert series.summary(fps=3.0) == {"age_change_per_frame": pytest.approx(1.5), "gender_flips_per_s": pytest.approx(2.0)}
 
 
-def test_estimate_of_a_face_rebuilds_both_class_probabilities() -> None:
-    face = {"age": {"estimate": 30.0}, "gender": {"label": "Female", "probability": 0.8},
-            "race": {"White": 0.1, "Black": 0.2, "Asian": 0.3, "Indian": 0.2, "Others": 0.2}}
-    estimate = estimate_of(face, CLASSES)
-    assert estimate.age == 30.0 and estimate.probabilities["gender"].tolist() == pytest.approx([0.2, 0.8])
+def test_estimates_stay_numbers_and_face_json_rounds_them_at_the_edge() -> None:
+    estimate = Estimate(30.04567, {"gender": np.array([0.2, 0.8]), "race": np.array([0.1, 0.2, 0.312345, 0.2, 0.187655])})
     assert estimate.labels(CLASSES) == {"gender": "Female", "race": "Asian"}
+    assert face_json((1, 2, 3, 4), estimate, CLASSES, None, score=0.987654) == {
+        "box": [1, 2, 3, 4], "detection_score": 0.9877, "age": {"estimate": 30.0, "interval": None},
+        "gender": {"label": "Female", "probability": 0.8},
+        "race": {"White": 0.1, "Black": 0.2, "Asian": 0.3123, "Indian": 0.2, "Others": 0.1877}}
+    assert estimate.age == 30.04567  # the numbers themselves are untouched
 
 
 def test_smoothing_lowers_jitter_on_a_moving_noisy_clip_and_every_frame_is_written(run_dir, clip, tmp_path) -> None:
@@ -129,6 +132,7 @@ def test_smoothing_lowers_jitter_on_a_moving_noisy_clip_and_every_frame_is_writt
     assert count_frames(out) == FRAMES and not list(tmp_path.glob(".*partial*"))
     (track_id, record), = result.tracks.items()  # one face, one track through the whole clip
     assert record.frames == FRAMES
+    assert any(age != round(age, 1) for age in record.raw.ages)  # smoothed from the model's numbers, not the JSON's
     summary = result.summary()[track_id]
     raw, smoothed = summary["raw"], summary["smoothed"]
     assert raw["age_change_per_frame"] > 0

@@ -23,6 +23,7 @@ from visage.inference.crops import crop_face
 from visage.inference.gradcam import overlay
 from visage.inference.images import ImageError, decode_image
 from visage.inference.overlay import draw_faces
+from visage.inference.sources import IMAGE_SUFFIXES
 
 PHOTO_WIDTH = 560  # pixels on the page, so the estimates below stay in view
 SOURCES = ("Upload a photo", "Camera snapshot", "Example photo (Grace Hopper, public domain, ships with matplotlib)")
@@ -52,7 +53,7 @@ def ethics_box() -> None:
 def image_input(source: str) -> tuple[str, bytes] | None:
     """Return (name, bytes) of the image chosen with `source`, or None while there is none."""
     if source == SOURCES[0]:
-        upload = st.file_uploader("Photo (kept in memory, never stored)", type=["jpg", "jpeg", "png", "bmp", "webp"])
+        upload = st.file_uploader("Photo (kept in memory, never stored)", type=[s.lstrip(".") for s in IMAGE_SUFFIXES])
         return (upload.name, upload.getvalue()) if upload else None
     if source == SOURCES[1]:
         snapshot = st.camera_input("Camera snapshot (kept in memory, never stored)")

@@ -8,6 +8,7 @@ from typing import Any
 from hydra.utils import instantiate
 
 from visage.demo_app.settings import DemoSettings
+from visage.inference.explain_files import explainer_for
 from visage.inference.gradcam import Explainer
 from visage.inference.loading import load_predictor
 from visage.inference.predictor import Predictor
@@ -27,10 +28,7 @@ class DemoModel:
 
 
 def load_demo_model(run_dir: str, settings: DemoSettings) -> DemoModel:
-    """Return the predictor and explainer of the run at `run_dir` (eager PyTorch, CPU)."""
-    predictor = load_predictor(run_dir, instantiate(settings.detector), runtime="eager", margin=settings.margin,
+    """Return the predictor (the settings' runtime, CPU) and Grad-CAM explainer of the run at `run_dir`."""
+    predictor = load_predictor(run_dir, instantiate(settings.detector), runtime=settings.runtime, margin=settings.margin,
                                batch_size=settings.batch_size, coverage=settings.coverage)
-    net = predictor.runtime.model.net
-    metadata = predictor.metadata
-    explainer = Explainer(net, metadata["classes"], bool(metadata["has_age"]), predictor.image_size, settings.min_grid)
-    return DemoModel(predictor, explainer)
+    return DemoModel(predictor, explainer_for(predictor, run_dir, min_grid=settings.min_grid))

@@ -1,27 +1,51 @@
-"""How `python -m visage.demo` hands its settings to the Streamlit script: one JSON environment variable."""
+"""How `python -m visage.demo` hands its settings to the Streamlit script: one JSON environment variable.
+
+Every default comes from the configs (conf/inference/ and conf/demo.yaml), never written here again.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from visage.inference.settings import default, default_detector, deprecated_key
 
 ENV_VAR = "VISAGE_DEMO_SETTINGS"
 
 
+def _demo_default(key: str) -> Any:
+    from visage.runner.cli import CONFIG_DIR
+
+    return OmegaConf.select(OmegaConf.load(CONFIG_DIR / "demo.yaml"), key)
+
+
 @dataclass
 class DemoSettings:
-    """The demo's settings (see `conf/demo.yaml`)."""
+    """The demo's settings (see `conf/demo.yaml` and conf/inference/); defaults are the configs' defaults."""
 
     runs: list[str]
-    detector: dict[str, Any] = field(default_factory=lambda: {"_target_": "visage.inference.detectors.HaarDetector"})
-    margin: float = 0.25
-    coverage: float = 0.8
-    batch_size: int = 32
-    max_pixels: int = 40_000_000
-    reports_dir: str = "reports"
-    min_grid: int = 4
+    detector: dict[str, Any] = field(default_factory=default_detector)
+    runtime: str = field(default_factory=lambda: default("runtime"))
+    margin: float = field(default_factory=lambda: default("crop.margin"))
+    coverage: float = field(default_factory=lambda: default("age_interval.coverage"))
+    batch_size: int = field(default_factory=lambda: default("batch_size"))
+    max_pixels: int = field(default_factory=lambda: default("limits.max_pixels"))
+    reports_dir: str = field(default_factory=lambda: _demo_default("reports_dir"))
+    min_grid: int = field(default_factory=lambda: default("gradcam.min_grid"))
+
+    @classmethod
+    def from_config(cls, cfg: DictConfig, runs: list[str]) -> DemoSettings:
+        """Return the settings of the composed `demo` config for these runs (renamed keys still honoured)."""
+        return cls(runs=list(runs), detector=OmegaConf.to_container(cfg.detector, resolve=True), runtime=str(cfg.runtime),
+                   margin=float(cfg.crop.margin), coverage=float(cfg.age_interval.coverage),
+                   batch_size=int(cfg.batch_size), max_pixels=int(cfg.limits.max_pixels),
+                   reports_dir=str(Path(cfg.reports_dir).resolve()),
+                   min_grid=int(deprecated_key(cfg, "explain.min_grid", "gradcam.min_grid")))
 
     def to_env(self) -> dict[str, str]:
         """Return the environment entry that carries these settings."""

@@ -1,13 +1,18 @@
 """The JSON API: `POST /predict` (image as multipart field `file`) and `GET /health`.
 
 Uploads only (never a server path or a URL to fetch), held in memory and never written or logged.
-Every error is a 4xx/5xx with a one-line JSON body `{"error": "..."}`; the server keeps answering.
+Every answer that is not a prediction is a one-line JSON body `{"error": "..."}`: an upload that is
+not a usable image gets a 4xx (`images.decode_image` says which), more uploads at once than
+`limits.max_in_flight` get 503 with `Retry-After`, and only a fault of the server itself gets 500,
+with a request id in the body and its traceback in the server log (never the upload). The server keeps
+answering after each of them.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,26 +21,56 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from visage.inference.images import DEFAULT_MAX_PIXELS, ImageError, decode_image
+from visage.inference.images import ImageError, decode_image
 from visage.inference.predictor import Predictor
-from visage.inference.upload import UploadError, read_file_field
+from visage.inference.settings import default
+from visage.inference.upload import DRAIN_FACTOR, FORM_OVERHEAD, UploadError, read_file_field
 
-DEFAULT_MAX_BYTES = 10_000_000
 LOG = logging.getLogger("visage.serve")
+RETRY_AFTER_S = 1  # what a refused client is told to wait before trying again
 UPLOAD_SCHEMA = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"],
     "properties": {"file": {"type": "string", "format": "binary", "description": "a photo (JPEG, PNG, ...)"}}}}}}}
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": " ".join(str(message).split())}, status_code=status)
+def _error(status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": " ".join(str(message).split()), **extra}, status_code=status)
 
 
-def create_app(predictor: Predictor, *, max_bytes: int = DEFAULT_MAX_BYTES, max_pixels: int = DEFAULT_MAX_PIXELS
-               ) -> FastAPI:
-    """Return the FastAPI app answering with `predictor`'s prediction JSON."""
+def server_fault(error: BaseException) -> JSONResponse:
+    """Log `error` with its traceback under a new request id; return the 500 answer that names the id."""
+    request_id = uuid.uuid4().hex[:12]
+    LOG.error("request %s failed: %s", request_id, type(error).__name__,
+              exc_info=(type(error), error, error.__traceback__))  # the traceback, never the upload
+    return _error(500, f"internal error while predicting (request id {request_id}; see the server log)",
+                  request_id=request_id)
+
+
+async def _drain(request: Request, limit: int) -> None:
+    """Read and drop up to `limit` bytes of the body, so a refused client reads the answer, not a reset."""
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > limit:
+            break
+
+
+def create_app(predictor: Predictor, *, max_bytes: int | None = None, max_pixels: int | None = None,
+               max_in_flight: int | None = None) -> FastAPI:
+    """Return the FastAPI app answering with `predictor`'s prediction JSON.
+
+    Args:
+        predictor: the model, detector and settings that answer.
+        max_bytes: largest upload (None: `limits.max_bytes` of conf/inference/uploads.yaml).
+        max_pixels: largest image, width x height (None: `limits.max_pixels`).
+        max_in_flight: most uploads read or predicted at once; more get 503 (None: `limits.max_in_flight`).
+    """
+    max_bytes = int(max_bytes if max_bytes is not None else default("limits.max_bytes"))
+    max_pixels = int(max_pixels if max_pixels is not None else default("limits.max_pixels"))
+    max_in_flight = max(1, int(max_in_flight if max_in_flight is not None else default("limits.max_in_flight")))
     app = FastAPI(title="visage", summary="Face attribute predictions (research use; see the run's fairness report)")
     model_lock = threading.Lock()  # one model call at a time: it already uses every core
+    load = {"in_flight": 0, "refused": 0}  # changed only on the event loop's thread
 
     def predict_bytes(data: bytes) -> dict[str, Any]:
         image = decode_image(data, max_pixels=max_pixels)
@@ -44,15 +79,32 @@ def create_app(predictor: Predictor, *, max_bytes: int = DEFAULT_MAX_BYTES, max_
 
     @app.get("/health")
     def health() -> dict[str, Any]:
-        """Return liveness and which model answers."""
-        return {"status": "ok", "model": predictor.about, "limits": {"max_bytes": max_bytes, "max_pixels": max_pixels}}
+        """Return liveness, which model answers, the limits and the uploads in flight."""
+        return {"status": "ok", "model": predictor.about,
+                "limits": {"max_bytes": max_bytes, "max_pixels": max_pixels, "max_in_flight": max_in_flight},
+                "load": dict(load)}
 
-    @app.post("/predict", openapi_extra=UPLOAD_SCHEMA)
-    async def predict(request: Request) -> dict[str, Any]:
+    @app.post("/predict", openapi_extra=UPLOAD_SCHEMA, response_model=None)
+    async def predict(request: Request) -> dict[str, Any] | JSONResponse:
         """Return the prediction JSON for the image in multipart field `file`."""
-        data = await read_file_field(request.headers.get("content-type"), request.headers.get("content-length"),
-                                     request.stream(), max_bytes=max_bytes)
-        return await run_in_threadpool(predict_bytes, data)
+        if load["in_flight"] >= max_in_flight:
+            load["refused"] += 1
+            await _drain(request, DRAIN_FACTOR * (max_bytes + FORM_OVERHEAD))
+            response = _error(503, f"busy: {max_in_flight} uploads in flight; retry in {RETRY_AFTER_S} s")
+            response.headers["Retry-After"] = str(RETRY_AFTER_S)
+            return response
+        load["in_flight"] += 1
+        try:
+            data = await read_file_field(request.headers.get("content-type"), request.headers.get("content-length"),
+                                         request.stream(), max_bytes=max_bytes)
+            try:
+                return await run_in_threadpool(predict_bytes, data)
+            except ImageError:
+                raise
+            except Exception as error:  # not the upload's fault: the server's
+                return server_fault(error)
+        finally:
+            load["in_flight"] -= 1
 
     @app.exception_handler(UploadError)
     @app.exception_handler(ImageError)
@@ -69,7 +121,6 @@ def create_app(predictor: Predictor, *, max_bytes: int = DEFAULT_MAX_BYTES, max_
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, error: Exception) -> JSONResponse:
-        LOG.error("prediction failed: %s", type(error).__name__)  # the type only: never the upload
-        return _error(500, "internal error while predicting")
+        return server_fault(error)
 
     return app

@@ -17,7 +17,7 @@ from visage.runner.load_run import load_run
 PREDICTIONS_FILE = "predictions.jsonl"
 
 
-def explainer_for(predictor: Predictor, run_dir: str | Path, min_grid: int = 4) -> Explainer:
+def explainer_for(predictor: Predictor, run_dir: str | Path, min_grid: int | None = None) -> Explainer:
     """Return an explainer over the predictor's network (loaded from the checkpoint when it runs an export)."""
     if predictor.runtime.name == "eager":
         net = predictor.runtime.model.net

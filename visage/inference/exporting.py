@@ -15,6 +15,7 @@ from visage.core.errors import unknown_choice
 from visage.core.run_files import write_json
 from visage.inference.metadata import EXPORT_FILES, METADATA_FILE, model_metadata, run_intervals
 from visage.inference.runtimes import INPUT_NAME, DecodedNet, EagerRuntime, OnnxRuntime, TorchScriptRuntime, output_tasks
+from visage.inference.settings import default
 from visage.runner.load_run import LoadedRun
 
 # Largest |exported - eager| allowed on the parity check (float32 kernels differ in summation order).
@@ -49,7 +50,7 @@ def within_tolerance(differences: dict[str, float]) -> bool:
     return all(d <= TOLERANCE["age" if task == "age" else "probability"] for task, d in differences.items())
 
 
-def export_run(run: LoadedRun, fmt: str, *, opset: int = 17, coverage: float = 0.8, check_batch: int = 3
+def export_run(run: LoadedRun, fmt: str, *, opset: int = 17, coverage: float | None = None, check_batch: int = 3
                ) -> dict[str, Any]:
     """Write `model.onnx` or `model.pt` and `model.json` into the run dir; return the export record.
 
@@ -62,6 +63,7 @@ def export_run(run: LoadedRun, fmt: str, *, opset: int = 17, coverage: float = 0
     """
     if fmt not in EXPORT_FILES:
         raise unknown_choice("format", fmt, EXPORT_FILES)
+    coverage = float(coverage if coverage is not None else default("age_interval.coverage"))
     tasks = output_tasks(run.classes, run.has_age)
     model = DecodedNet(run.module.net, tasks).eval()
     path = run.run_dir / EXPORT_FILES[fmt]

@@ -26,6 +26,7 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 
 from visage.core.names import AGE
+from visage.inference.settings import default
 
 
 @dataclass(frozen=True)
@@ -81,9 +82,13 @@ def vit_reshape(model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
     return reshape
 
 
-def target_layer(model: nn.Module, image_size: int, min_grid: int = 4
+def target_layer(model: nn.Module, image_size: int, min_grid: int | None = None
                  ) -> tuple[nn.Module, Callable[[torch.Tensor], torch.Tensor] | None]:
-    """Return the layer to explain in timm `model` and the reshape its output needs (None for a CNN)."""
+    """Return the layer to explain in timm `model` and the reshape its output needs (None for a CNN).
+
+    `min_grid` None: `gradcam.min_grid` of conf/inference/gradcam.yaml.
+    """
+    min_grid = int(min_grid if min_grid is not None else default("gradcam.min_grid"))
     if getattr(model, "num_prefix_tokens", None) is not None and hasattr(model, "blocks"):
         return model.blocks[-1].norm1, vit_reshape(model)
     stages = list(model.feature_info)
@@ -95,7 +100,7 @@ class Explainer:
     """Grad-CAM maps for every head of a trained network, over uint8 face crops."""
 
     def __init__(self, net: nn.Module, classes: Mapping[str, list[str]], has_age: bool, image_size: int,
-                 min_grid: int = 4) -> None:
+                 min_grid: int | None = None) -> None:
         """Create an explainer.
 
         Args:
@@ -103,12 +108,13 @@ class Explainer:
             classes: class names per classification task.
             has_age: whether the network has an age head.
             image_size: side of the square crops it takes.
-            min_grid: least cells across the explained CNN feature map.
+            min_grid: least cells across the explained CNN feature map (None: `gradcam.min_grid`'s default).
         """
         self.net = net.eval()
         self.classes = dict(classes)
         self.tasks = ([AGE] if has_age else []) + list(self.classes)
-        self.image_size, self.min_grid = int(image_size), int(min_grid)
+        self.image_size = int(image_size)
+        self.min_grid = int(min_grid if min_grid is not None else default("gradcam.min_grid"))
 
     def _cam(self, task: str, images: torch.Tensor, targets: list[int]) -> np.ndarray:
         layer, reshape = target_layer(task_backbone(self.net, task), self.image_size, self.min_grid)

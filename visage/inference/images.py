@@ -1,16 +1,33 @@
-"""Decode an uploaded or on-disk image into RGB uint8, in memory, refusing what is not a whole image."""
+"""The one decode path: uploaded or on-disk bytes -> upright 8-bit RGB, in memory, or a refusal with its HTTP status.
+
+The API, `visage.predict` and the demo all decode here. Any image Pillow can decode becomes an
+(H, W, 3) uint8 RGB array: 1-, 8- and 16-bit, grayscale, palette, with alpha (laid over white), CMYK,
+EXIF-rotated, any size within `limits.max_pixels`. Bytes that do not decode are refused: 415 when they
+are no image format Pillow knows (text, HTML, SVG, random bytes), 400 when they are a known format but
+cut short or corrupt, 413 when the header declares more pixels than the limit (checked before any pixel
+is decoded, so nothing that large is ever allocated).
+"""
 
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from visage.core.errors import ConfigError
+from visage.inference.settings import default
 
-DEFAULT_MAX_PIXELS = 40_000_000  # a 40-megapixel photo; far beyond what a face model needs
+WHITE = (255, 255, 255)
+ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
+SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N"})
+
+# Pillow warns about images it still decodes (odd EXIF, palettes with byte transparency) and about large
+# ones; decoding says what it refuses itself, so these notes would only clutter the server log.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 class ImageError(ConfigError):
@@ -21,31 +38,93 @@ class ImageError(ConfigError):
         self.status = status
 
 
-def decode_image(data: bytes, *, name: str = "upload", max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Return the image in `data` as an (H, W, 3) uint8 RGB array, EXIF rotation applied.
+def _gray_to_8_bit(values: np.ndarray, *, sixteen_bit: bool, is_float: bool) -> np.ndarray:
+    """Return one-channel pixels as uint8: 16-bit ones divided by 257 (65535 -> 255), floats in [0, 1] times 255."""
+    values = np.nan_to_num(values.astype(np.float64))
+    top = float(values.max(initial=0.0))
+    if sixteen_bit or top > 255.0:
+        values = values / 257.0
+    elif is_float and top <= 1.0:
+        values = values * 255.0
+    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
 
-    Raises:
-        ImageError: not an image format Pillow knows (415), more than `max_pixels` pixels (413),
-            or truncated / corrupt (400). The pixel count is checked from the header, before decoding.
+
+def to_rgb8(image: Image.Image) -> np.ndarray:
+    """Return a decoded Pillow image as an (H, W, 3) uint8 RGB array.
+
+    16-bit and 32-bit grayscale are scaled (not clipped) to 8 bits; transparent pixels are laid over
+    white; every other mode (1, L, P, CMYK, YCbCr, LAB, ...) goes through Pillow's RGB conversion.
     """
+    mode = image.mode
+    if mode in SIXTEEN_BIT_MODES or mode in {"I", "F"}:
+        gray = _gray_to_8_bit(np.asarray(image), sixteen_bit=mode in SIXTEEN_BIT_MODES, is_float=mode == "F")
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    if mode in ALPHA_MODES or (mode in {"P", "L", "RGB", "1"} and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, (*WHITE, 255)), rgba)
+    return np.array(image.convert("RGB"), dtype=np.uint8)
+
+
+def _opened(data: bytes, name: str, max_pixels: int) -> Image.Image:
+    """Return the image in `data` opened (header read, pixels not yet decoded), its size within `max_pixels`."""
+    if not data:
+        raise ImageError(f"{name} is empty (0 bytes)", status=400)
     try:
         image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise ImageError(f"{name} is not an image (JPEG, PNG, BMP, WebP, ...)", status=415) from None
     except Image.DecompressionBombError:
-        raise ImageError(f"{name} has more than {max_pixels} pixels", status=413) from None
+        raise ImageError(f"{name} has more than {max_pixels} pixels, the limit", status=413) from None
+    except MemoryError:
+        raise
+    except Exception as error:  # Pillow's plugins raise many types over damaged headers; all mean a bad file
+        raise ImageError(f"{name} could not be decoded (truncated or corrupt: {_reason(error)})", status=400) from None
     width, height = image.size
     if width * height > max_pixels:
         raise ImageError(f"{name} has {width}x{height} pixels, more than the limit of {max_pixels}", status=413)
+    if width < 1 or height < 1:
+        raise ImageError(f"{name} has no pixels ({width}x{height})", status=400)
+    return image
+
+
+def _reason(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def decode_image(data: bytes, *, name: str = "upload", max_pixels: int | None = None) -> np.ndarray:
+    """Return the image in `data` as an upright (H, W, 3) uint8 RGB array (EXIF rotation applied).
+
+    Args:
+        data: the file's bytes.
+        name: how errors name the input.
+        max_pixels: most width x height (None: `limits.max_pixels` of conf/inference/default.yaml).
+
+    Raises:
+        ImageError: no image format Pillow knows (415), more than `max_pixels` pixels by its header (413),
+            or empty, truncated or corrupt (400). Each is one line.
+    """
+    limit = int(max_pixels if max_pixels is not None else default("limits.max_pixels"))
+    image = _opened(data, name, limit)
     try:
-        image.load()
-        image = ImageOps.exif_transpose(image).convert("RGB")
-    except (OSError, SyntaxError, ValueError) as error:
-        raise ImageError(f"{name} could not be decoded (truncated or corrupt: {error})", status=400) from None
-    return np.asarray(image, dtype=np.uint8).copy()
+        image.load()  # the first frame of an animation or a multi-page file
+    except MemoryError:
+        raise
+    except Exception as error:
+        raise ImageError(f"{name} could not be decoded (truncated or corrupt: {_reason(error)})", status=400) from None
+    try:
+        image = ImageOps.exif_transpose(image)
+    except Exception:  # damaged EXIF metadata: the pixels are whole, keep them as stored
+        pass
+    try:
+        return to_rgb8(image)
+    except MemoryError:
+        raise
+    except Exception as error:  # a mode Pillow decodes but cannot convert
+        raise ImageError(f"{name} has pixels visage cannot convert to RGB ({image.mode}: {_reason(error)})",
+                         status=415) from None
 
 
-def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def read_image(path: str | Path, *, max_pixels: int | None = None) -> np.ndarray:
     """Return the image file at `path` as RGB uint8; ConfigError (one line) if missing or not an image."""
     path = Path(path)
     if not path.is_file():

@@ -11,23 +11,27 @@ from visage.inference.detectors import FaceDetector
 from visage.inference.metadata import EXPORT_FILES, model_metadata, read_metadata, run_intervals
 from visage.inference.predictor import Predictor
 from visage.inference.runtimes import EagerRuntime, OnnxRuntime, Runtime, TorchScriptRuntime, output_tasks
+from visage.inference.settings import default
 from visage.runner.load_run import load_run
 
 EXPORTED: dict[str, Callable[[Path, list[str]], Runtime]] = {"onnx": OnnxRuntime, "torchscript": TorchScriptRuntime}
 RUNTIMES = ("eager", *EXPORTED)
 
 
-def load_predictor(run_dir: str | Path, detector: FaceDetector, *, runtime: str = "eager", margin: float = 0.25,
-                   batch_size: int = 32, coverage: float = 0.8) -> Predictor:
+def load_predictor(run_dir: str | Path, detector: FaceDetector, *, runtime: str | None = None,
+                   margin: float | None = None, batch_size: int | None = None, coverage: float | None = None) -> Predictor:
     """Return a predictor for the run at `run_dir`.
 
     `runtime=eager` loads `checkpoints/best.ckpt`; `onnx` / `torchscript` load the exported
     `model.onnx` / `model.pt` and its `model.json`. Age intervals come from the run's validation
-    predictions with `coverage` (or, without them, from the copy saved in model.json).
+    predictions with `coverage` (or, without them, from the copy saved in model.json). A setting left at
+    None takes its default from conf/inference/ (`runtime`, `crop.margin`, `batch_size`, `age_interval.coverage`).
 
     Raises:
         ConfigError: unknown runtime, not a run, no checkpoint, or no export for the runtime (one line).
     """
+    runtime = runtime if runtime is not None else default("runtime")
+    coverage = float(coverage if coverage is not None else default("age_interval.coverage"))
     if runtime not in RUNTIMES:
         raise unknown_choice("runtime", runtime, RUNTIMES)
     run = load_run(run_dir, module=runtime == "eager")

@@ -9,12 +9,12 @@ Both work on a float or a NumPy vector (a class distribution, smoothed as a whol
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
 import numpy as np
 
 from visage.core.errors import ConfigError
+from visage.inference.estimates import Estimate
 
 
 class Ema:
@@ -73,18 +73,6 @@ class OneEuro:
 
 
 Filter = Callable[..., np.ndarray]
-
-
-@dataclass
-class Estimate:
-    """What the model says about one face in one frame: age in years and class probabilities per task."""
-
-    age: float | None
-    probabilities: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def labels(self, classes: Mapping[str, list[str]]) -> dict[str, str]:
-        """Return the most probable class name of each task."""
-        return {task: classes[task][int(np.argmax(p))] for task, p in self.probabilities.items()}
 
 
 class TrackSmoother:

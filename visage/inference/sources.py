@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from visage.core.errors import ConfigError
-from visage.inference.images import ImageError, read_image
+from visage.inference.images import read_image
 from visage.inference.predictor import Predictor
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
@@ -34,11 +34,11 @@ def list_images(path: str | Path) -> list[Path]:
     return files
 
 
-def predict_paths(predictor: Predictor, paths: list[Path], *, max_pixels: int) -> Iterator[dict[str, Any]]:
+def predict_paths(predictor: Predictor, paths: list[Path], *, max_pixels: int | None = None) -> Iterator[dict[str, Any]]:
     """Yield one prediction JSON per image file, each with its `source`, in order; model calls in batches.
 
-    One file given: an unreadable image is a ConfigError (exit 2). In a folder, an unreadable file gets
-    an `{"source": ..., "error": ...}` line (and a note on stderr) and the others go on.
+    One file given: an unreadable image is a ConfigError (exit 2). In a folder, a file that cannot be read
+    or decoded gets an `{"source": ..., "error": ...}` line (and a note on stderr) and the others go on.
     """
     strict = len(paths) == 1
     readable: list[tuple[Path, np.ndarray]] = []
@@ -51,7 +51,7 @@ def predict_paths(predictor: Predictor, paths: list[Path], *, max_pixels: int) -
     for path in paths:
         try:
             readable.append((path, read_image(path, max_pixels=max_pixels)))
-        except ImageError as error:
+        except ConfigError as error:  # ImageError, or a file that cannot be read
             if strict:
                 raise
             yield from flush()  # keep the output in input order

@@ -8,7 +8,7 @@ raw and the smoothed estimates (see `jitter`).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,12 +17,12 @@ import cv2
 import numpy as np
 
 from visage.core.errors import ConfigError
-from visage.inference.age_interval import AgeIntervals
+from visage.inference.estimates import face_json
+from visage.inference.face_tracks import IouTracker
 from visage.inference.jitter import Series
 from visage.inference.overlay import draw_faces
 from visage.inference.predictor import Predictor
-from visage.inference.smoothing import Estimate, Filter, TrackSmoother
-from visage.inference.tracking import IouTracker
+from visage.inference.smoothing import Filter, TrackSmoother
 
 DEFAULT_FPS = 25.0
 
@@ -56,37 +56,6 @@ def frames(capture: cv2.VideoCapture, max_frames: int | None = None) -> Iterator
             return
         count += 1
         yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-
-
-def estimate_of(face: Mapping[str, Any], classes: Mapping[str, list[str]]) -> Estimate:
-    """Return the model's estimate of a face of the prediction JSON as numbers (full distributions)."""
-    probabilities = {}
-    for task, names in classes.items():
-        value = face[task]
-        if "label" in value:  # a two-class task: the JSON keeps the label and its probability
-            p = float(value["probability"])
-            probabilities[task] = np.array([p if name == value["label"] else 1.0 - p for name in names])
-        else:
-            probabilities[task] = np.array([float(value[name]) for name in names])
-    age = face.get("age")
-    return Estimate(None if not age else float(age["estimate"]), probabilities)
-
-
-def face_of(estimate: Estimate, box: list[int], classes: Mapping[str, list[str]],
-            intervals: AgeIntervals | None) -> dict[str, Any]:
-    """Return a face of the prediction JSON for a (smoothed) estimate."""
-    face: dict[str, Any] = {"box": box}
-    if estimate.age is not None:
-        interval = intervals.interval(estimate.age) if intervals else None
-        face["age"] = {"estimate": round(estimate.age, 1), "interval": [round(v, 1) for v in interval] if interval else None}
-    for task, p in estimate.probabilities.items():
-        names = classes[task]
-        if len(names) == 2:
-            best = int(np.argmax(p))
-            face[task] = {"label": names[best], "probability": round(float(p[best]), 4)}
-        else:
-            face[task] = {name: round(float(v), 4) for name, v in zip(names, p)}
-    return face
 
 
 @dataclass
@@ -128,16 +97,16 @@ def process_video(predictor: Predictor, capture: cv2.VideoCapture, *, tracker: I
     try:
         for image in frames(capture, max_frames):
             read += 1
-            faces = predictor.predict_image(image)["faces"]
-            ids = tracker.update([face["box"] for face in faces])
+            faces = predictor.estimate_images([image])[0]  # numbers, rounded only when drawn as JSON
+            ids = tracker.update([face.box for face in faces])
             shown = []
             for track_id, face in zip(ids, faces):
-                raw = estimate_of(face, classes)
+                raw = face.estimate
                 smooth = smoother.update(track_id, raw, dt=1.0 / fps)
                 record = tracks.setdefault(track_id, TrackRecord())
                 record.raw.add(raw.age, raw.labels(classes))
                 record.smoothed.add(smooth.age, smooth.labels(classes))
-                shown.append(face_of(smooth, face["box"], classes, predictor.intervals))
+                shown.append(face_json(face.box, smooth, classes, predictor.intervals))
             smoother.forget({t.track_id for t in tracker.tracks})
             if out is None:
                 continue

@@ -1,4 +1,6 @@
-"""A small IoU tracker: gives each face box a track id that stays the same from frame to frame.
+"""Face tracks across video frames: a small IoU tracker gives each face box an id that stays the same frame to frame.
+
+(Not experiment tracking, which is `visage.runner.experiment_logging`.)
 
 Torch-free. Boxes are `(x, y, w, h)` in pixels. Each frame's boxes are matched greedily to the live
 tracks, the pair with the largest overlap first; a box that overlaps no track by `iou_threshold`
