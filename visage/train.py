@@ -6,10 +6,10 @@ Prints and returns the configured objective, so Hydra sweepers can optimise it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import hydra
 import lightning.pytorch as pl
 import torch
 from hydra.utils import instantiate
@@ -21,10 +21,10 @@ from visage.fairness.settings import validate_evaluation
 from visage.models.checkpoints import load_checkpoint
 from visage.models.inference import predict_split
 from visage.runner import builders
-from visage.runner.cli import CONFIG_DIR, run_entry_point
+from visage.runner.cli import run_command
+from visage.runner.experiment_logging import log_results
 from visage.runner.scoring import score_split
-from visage.runner.sweep_jobs import rewrite_resume_argv, run_job
-from visage.runner.tracking import log_results
+from visage.runner.sweep_jobs import resume_overrides, run_job
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +86,15 @@ def resume_checkpoint(cfg: DictConfig) -> str | None:
     return str(checkpoint)
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
-def main(cfg: DictConfig) -> float:
-    """Run `train` as one job (see `run_job`); return the objective for sweepers."""
+def job(cfg: DictConfig) -> float:
+    """Run `train` as one Hydra job (see `run_job`); return the objective for sweepers."""
     return run_job(cfg, train)
 
 
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m visage.train [key=value ...] [-m]`: parse the command line (`visage.runner.cli`) and train."""
+    run_command("train", job, argv, rewrite=resume_overrides)
+
+
 if __name__ == "__main__":
-    rewrite_resume_argv()
-    run_entry_point(main, config_name="train")
+    main()

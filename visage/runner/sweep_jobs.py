@@ -132,22 +132,26 @@ def _ddp_ranks_rerun_this_job(output_dir: Path, overrides: Sequence[str]) -> Non
         hydra_cfg.run.dir = str(output_dir)
 
 
-def rewrite_resume_argv(argv: list[str] | None = None) -> None:
-    """Turn `resume=<run dir>` into that run's own overrides, continued in its own directory.
+def resume_overrides(overrides: list[str]) -> list[str]:
+    """Return the overrides that continue `resume=<run dir>`: that run's own overrides, in its own directory.
 
     `python -m visage.train resume=<run dir>` re-composes the run's config from its saved
     `.hydra/overrides.yaml` (plus any overrides given beside `resume=`), writes into the same directory
-    and continues from `checkpoints/last.ckpt` with the random state saved there.
+    and continues from `checkpoints/last.ckpt` with the random state saved there. Without `resume=`
+    the overrides are returned as they are.
+
+    Raises:
+        ConfigError: the directory is not an interrupted visage run.
     """
-    argv = sys.argv if argv is None else argv
-    resume = [a for a in argv[1:] if a.startswith(f"{RESUME_KEY}=")]
+    resume = [o for o in overrides if o.startswith(f"{RESUME_KEY}=")]
     if not resume:
-        return
+        return list(overrides)
     run_dir = Path(resume[-1].split("=", 1)[1]).expanduser()
     saved = run_dir / ".hydra" / "overrides.yaml"
     if not saved.is_file() or not (run_dir / LAST_CHECKPOINT).is_file():
-        exit_with_usage_error(ConfigError(f"resume={run_dir} is not an interrupted visage run "
-                                          f"(needs .hydra/overrides.yaml and {LAST_CHECKPOINT})"))
+        raise ConfigError(f"resume={run_dir} is not an interrupted visage run "
+                          f"(needs .hydra/overrides.yaml and {LAST_CHECKPOINT})")
     original = [o for o in yaml.safe_load(saved.read_text()) or [] if not o.startswith(f"{RESUME_KEY}=")]
-    extra = [a for a in argv[1:] if not a.startswith(f"{RESUME_KEY}=") and not a.startswith("-")]
-    argv[1:] = [*original, *extra, f"{RESUME_KEY}={run_dir}", f"hydra.run.dir={run_dir}"]
+    extra = [o for o in overrides if not o.startswith(f"{RESUME_KEY}=")]
+    run_dir_given = any(o.startswith("hydra.run.dir=") for o in extra)  # a DDP rank is started with its own
+    return [*original, *extra, f"{RESUME_KEY}={run_dir}", *([] if run_dir_given else [f"hydra.run.dir={run_dir}"])]
