@@ -89,3 +89,29 @@ def test_missing_true_column_is_one_line_exit_2(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines() == [
         f"error: predictions={path} has gender_pred but no gender_true column; both are needed to score gender"]
     assert not (tmp_path / "o.json").exists()
+
+
+def test_an_extra_sensitive_column_is_studied_with_its_intersection(tmp_path: Path) -> None:
+    """A skin-tone column of the user's own, named as a sensitive attribute: per group, gaps and race*skin_tone."""
+    rng = np.random.default_rng(4)
+    n = 600
+    race, skin = rng.choice(["White", "Black"], n), rng.choice(["I-II", "III-IV", "V-VI"], n)
+    age = rng.integers(1, 80, n).astype(float)
+    age_pred = age + rng.normal(0, 3, n) + np.where(skin == "V-VI", 6.0, 0.0)
+    path = tmp_path / "skin.csv"
+    pd.DataFrame({"race": race, "skin_tone": skin, "age_true": age, "age_pred": age_pred}).to_csv(path, index=False)
+    out = tmp_path / "skin.json"
+    done = run_cli("visage.evaluate", f"predictions={path}", f"out={out}", "sensitive_attributes=[race,skin_tone]",
+                   "evaluation.fairness.n_boot=30", "evaluation.fairness.n_perm=200", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert result["settings"]["attributes"] == ["race", "skin_tone", "race*skin_tone"]
+    table = pd.read_csv(path)
+    mae = (table["age_pred"] - table["age_true"]).abs().groupby(table["skin_tone"]).mean()
+    for tone, value in mae.items():
+        assert result["by_group"]["skin_tone"][tone]["age_mae"] == pytest.approx(value)
+    disparity = result["disparity"]["skin_tone"]
+    assert disparity["age_mae_gap"] == pytest.approx(mae.max() - mae.min())
+    assert disparity["worst_group"]["age_mae"] == "V-VI" and disparity["p_value"]["age_mae_gap"] < 0.01
+    cells = (table["age_pred"] - table["age_true"]).abs().groupby([table["race"], table["skin_tone"]]).mean()
+    assert result["by_group"]["race*skin_tone"]["Black*V-VI"]["age_mae"] == pytest.approx(cells["Black", "V-VI"])
