@@ -99,10 +99,10 @@ def test_sweep_jobs_are_compared_with_a_baseline_job(two_runs: tuple[Path, Path]
     for job, run in enumerate(two_runs):
         shutil.copytree(run, sweep / str(job), ignore=shutil.ignore_patterns("compare"))
         (sweep / str(job) / ".hydra" / "overrides.yaml").write_text("[]\n")
-    done = run_cli("visage.compare", f"sweep={sweep}", "baseline=0", "evaluation.fairness.n_boot=20", cwd=tmp_path)
+    done = run_cli("visage.compare", f"sweep_dir={sweep}", "baseline=0", "evaluation.fairness.n_boot=20", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (sweep / "1" / "compare" / "0" / "compare.json").is_file()
     assert not (sweep / "0" / "compare").exists()
-    bad = run_cli("visage.compare", f"sweep={sweep}", "baseline=7", cwd=tmp_path)
+    bad = run_cli("visage.compare", f"sweep_dir={sweep}", "baseline=7", cwd=tmp_path)
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == ["error: unknown baseline job '7'; available: 0, 1"]

@@ -108,7 +108,7 @@ def test_missing_predictions_unknown_argument_and_missing_dir_are_one_line_exit_
     shutil.copytree(trained_run, broken, ignore=shutil.ignore_patterns("*.ckpt"))
     (broken / "predictions" / "test.parquet").unlink()
     cases = {f"run={broken}": "predictions/test.parquet", f"run={tmp_path / 'nope'}": "nope",
-             "colour=blue": "colour", f"sweep={tmp_path / 'nope'}": "nope"}
+             "colour=blue": "colour", f"sweep_dir={tmp_path / 'nope'}": "nope"}
     for argument, named in cases.items():
         done = run_cli("visage.report", argument, f"out={tmp_path / 'out'}", cwd=tmp_path)
         assert done.returncode == 2, (argument, done.stderr[-2000:])
@@ -120,7 +120,7 @@ def test_missing_predictions_unknown_argument_and_missing_dir_are_one_line_exit_
 def test_reporting_imports_no_torch_even_while_building(run_report: Path, trained_run: Path, tmp_path: Path) -> None:
     code = ("import sys\nfrom visage.report import main\n"
             f"main(['run={trained_run}', 'out={tmp_path / 'r'}'])\n"
-            "print(sorted(m for m in ('torch', 'lightning', 'hydra', 'timm') if m in sys.modules))")
+            "print(sorted(m for m in ('torch', 'lightning', 'timm') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
@@ -139,7 +139,7 @@ def _fake_sweep(trained_run: Path, root: Path) -> Path:
 def test_sweep_report_has_one_row_per_job_marks_the_front_and_pairs_against_the_baseline(
         trained_run: Path, tmp_path: Path) -> None:
     sweep = _fake_sweep(trained_run, tmp_path / "sweep")
-    done = run_cli("visage.report", f"sweep={sweep}", f"out={tmp_path / 'r'}", "n_boot=200", cwd=tmp_path)
+    done = run_cli("visage.report", f"sweep_dir={sweep}", f"out={tmp_path / 'r'}", "n_boot=200", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     markdown = (tmp_path / "r" / "report.md").read_text()
     rows = {job: _rows(markdown, job) for job in "012"}
@@ -153,7 +153,7 @@ def test_sweep_report_has_one_row_per_job_marks_the_front_and_pairs_against_the_
     assert "0.00 [0.00, 0.00]" in markdown
     for section in SECTIONS:
         assert f"\n### {section}\n" in markdown, section
-    wrong = run_cli("visage.report", f"sweep={sweep}", "attribute=hair", f"out={tmp_path / 'x'}", cwd=tmp_path)
+    wrong = run_cli("visage.report", f"sweep_dir={sweep}", "attribute=hair", f"out={tmp_path / 'x'}", cwd=tmp_path)
     assert wrong.returncode == 2 and wrong.stderr.strip() == "error: unknown attribute 'hair'; available: age_bin, gender, race"
 
 
@@ -183,7 +183,7 @@ def test_report_of_a_real_two_job_sweep(tmp_path: Path) -> None:
     done = run_cli("visage.train", "-m", "sampler=none,race_age_balanced", *FAST, f"hydra.sweep.dir={tmp_path / 'sweep'}",
                    f"paths.experiments_dir={tmp_path}", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    done = run_cli("visage.report", f"sweep={tmp_path / 'sweep'}", cwd=tmp_path)
+    done = run_cli("visage.report", f"sweep_dir={tmp_path / 'sweep'}", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     record = json.loads((tmp_path / "reports" / "sweep" / "report.json").read_text())
     jobs = record["sweep"]["jobs"]

@@ -59,7 +59,7 @@ def test_two_seeds_of_one_configuration_give_one_row_with_their_mean(tmp_path: P
     assert on_disk["n_seeds"].tolist() == [2]
     assert "sampler=race_age_balanced" in (sweep_dir / "summary_by_config.md").read_text()
     # The sweep report shows the seed spread beside each job's bootstrap interval width.
-    report = run_cli("visage.report", f"sweep={sweep_dir}", f"out={tmp_path / 'report'}", cwd=tmp_path)
+    report = run_cli("visage.report", f"sweep_dir={sweep_dir}", f"out={tmp_path / 'report'}", cwd=tmp_path)
     assert report.returncode == 0, report.stderr[-2000:]
     seeds = json.loads((tmp_path / "report" / "report.json").read_text())["seeds"]
     (config,) = seeds["configs"]

@@ -1,4 +1,4 @@
-"""`python -m visage.compare run=<a> baseline=<b> [out=<dir>]` (or `sweep=<dir> baseline=<job>`): paired differences.
+"""`python -m visage.compare run=<a> baseline=<b> [out=<dir>]` (or `sweep_dir=<dir> baseline=<job>`): paired differences.
 
 Reads only the runs' saved files (no torch): `predictions/<split>.parquet`, `.hydra/config.yaml` and
 `metrics.json`; writes `compare.json` and `compare.md` (see `visage.fairness.paired`).
@@ -7,21 +7,20 @@ Reads only the runs' saved files (no torch): `predictions/<split>.parquet`, `.hy
 from __future__ import annotations
 
 import json
-import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
-from visage.core.errors import ConfigError, exit_with_usage_error
+from visage.core.errors import ConfigError
 from visage.core.run_files import CONFIG_FILE, METRICS_FILE, predictions_path, write_json
 from visage.fairness.paired import paired_differences
 from visage.fairness.paired_markdown import paired_markdown
 from visage.fairness.settings import settings_from_config
 from visage.reporting.sweep_summary import job_dirs
-from visage.runner.cli import CONFIG_DIR
+from visage.runner.cli import run_command
 
 
 def read_predictions(run_dir: Path, split: str) -> pd.DataFrame:
@@ -69,47 +68,31 @@ def baseline_job(jobs: list[Path], baseline: str) -> Path:
     raise ConfigError(f"unknown baseline job '{baseline}'; available: {', '.join(by_name) or 'none'}")
 
 
-def parse_arguments(argv: list[str]) -> DictConfig:
-    """Return `conf/compare.yaml` with the command line's `key=value` arguments merged in."""
-    cfg = OmegaConf.load(CONFIG_DIR / "compare.yaml")
-    OmegaConf.set_struct(cfg, True)
-    plain = [a for a in argv if "=" not in a]
-    if plain:
-        raise ConfigError(f"unknown argument '{plain[0]}'; use run=<run dir> baseline=<run dir> [out=<dir>] "
-                          "or sweep=<sweep dir> baseline=<job>")
-    try:
-        cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(argv))
-    except OmegaConfBaseException as error:
-        key = getattr(error, "full_key", None) or str(error).splitlines()[0]
-        raise ConfigError(f"unknown argument '{key}'; available: run, sweep, baseline, out, split, "
-                          "evaluation.fairness.<setting>") from None
-    if (cfg.run is None) == (cfg.sweep is None):
-        raise ConfigError("give exactly one of run=<run dir> or sweep=<sweep dir>, with baseline=")
+def run(cfg: DictConfig) -> None:
+    """Compare a run (or every job of a sweep) with a baseline on the same samples."""
+    if (cfg.run is None) == (cfg.sweep_dir is None):
+        raise ConfigError("give exactly one of run=<run dir> or sweep_dir=<sweep dir>, with baseline=")
     if cfg.baseline is None:
         raise ConfigError("missing value for baseline; set it on the command line, e.g. baseline=<run dir>")
-    return cfg
-
-
-def main(argv: list[str]) -> None:
-    """Compare a run (or every job of a sweep) with a baseline on the same samples; usage errors exit 2."""
-    try:
-        cfg = parse_arguments(argv)
-        if cfg.run is not None:
-            out = compare_runs(Path(cfg.run), Path(str(cfg.baseline)), cfg, Path(cfg.out) if cfg.out else None)
+    if cfg.run is not None:
+        out = compare_runs(Path(cfg.run), Path(str(cfg.baseline)), cfg, Path(cfg.out) if cfg.out else None)
+        print(f"wrote {out / 'compare.json'} and compare.md")
+        return
+    sweep_dir = Path(cfg.sweep_dir)
+    if not sweep_dir.is_dir():
+        raise ConfigError(f"sweep_dir={cfg.sweep_dir} is not a directory")
+    jobs = job_dirs(sweep_dir)
+    baseline = baseline_job(jobs, str(cfg.baseline))
+    for job in jobs:
+        if job != baseline and predictions_path(job, cfg.split).is_file():
+            out = compare_runs(job, baseline, cfg, Path(cfg.out) / job.name if cfg.out else None)
             print(f"wrote {out / 'compare.json'} and compare.md")
-            return
-        sweep_dir = Path(cfg.sweep)
-        if not sweep_dir.is_dir():
-            raise ConfigError(f"sweep={cfg.sweep} is not a directory")
-        jobs = job_dirs(sweep_dir)
-        baseline = baseline_job(jobs, str(cfg.baseline))
-        for job in jobs:
-            if job != baseline and predictions_path(job, cfg.split).is_file():
-                out = compare_runs(job, baseline, cfg, Path(cfg.out) / job.name if cfg.out else None)
-                print(f"wrote {out / 'compare.json'} and compare.md")
-    except ConfigError as error:
-        exit_with_usage_error(error)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m visage.compare [key=value ...]`: parse the command line (`visage.runner.cli`) and compare."""
+    run_command("compare", run, argv)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

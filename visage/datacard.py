@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import hydra
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from visage.data.base import FaceDataset
 from visage.data.build import build_dataset
 from visage.reporting.datacard import CardInput, plot_age_histograms, render_card
-from visage.runner.cli import CONFIG_DIR, run_entry_point, usage_errors_exit
+from visage.runner.cli import run_command, usage_errors_exit
 
 VERIFIED_NOTE = ("Every image was decoded once when the index was built (pixels discarded); files that pass the "
                  "header check but do not decode are skipped, so every count in this card is of usable images.")
@@ -45,8 +44,7 @@ def write_card(dataset: FaceDataset, card: dict, out_dir: Path, age_bins: list[i
     return path
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="datacard")
-def main(cfg: DictConfig) -> None:
+def run(cfg: DictConfig) -> None:
     """Build the configured dataset's index and write its data card."""
     with usage_errors_exit():
         dataset = build_dataset(cfg.data)
@@ -55,5 +53,10 @@ def main(cfg: DictConfig) -> None:
     print(f"wrote {path}")
 
 
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m visage.datacard [key=value ...]`: parse the command line (`visage.runner.cli`) and write the data card."""
+    run_command("datacard", run, argv)
+
+
 if __name__ == "__main__":
-    run_entry_point(main, config_name="datacard")
+    main()

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
-import hydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from visage.runner.cli import CONFIG_DIR, run_entry_point, usage_errors_exit
+from visage.runner.cli import run_command, usage_errors_exit
 
 DEFAULT_RUNS = "experiments"
 
@@ -27,8 +27,7 @@ def streamlit_command(app: Path, host: str, port: int, max_upload_mb: int) -> li
             "--global.developmentMode", "false", "--client.toolbarMode", "viewer"]
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="demo")
-def main(cfg: DictConfig) -> None:
+def run(cfg: DictConfig) -> None:
     """Check the runs, then serve the demo until interrupted."""
     with usage_errors_exit():
         from visage.core.errors import ConfigError
@@ -52,5 +51,10 @@ def main(cfg: DictConfig) -> None:
     os.execve(sys.executable, command, {**os.environ, **settings.to_env()})
 
 
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m visage.demo [key=value ...]`: parse the command line (`visage.runner.cli`) and serve the demo."""
+    run_command("demo", run, argv)
+
+
 if __name__ == "__main__":
-    run_entry_point(main, config_name="demo")
+    main()

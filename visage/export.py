@@ -8,15 +8,14 @@ measured difference from the eager model.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
-import hydra
 from omegaconf import DictConfig
 
-from visage.runner.cli import CONFIG_DIR, run_entry_point, usage_errors_exit
+from visage.runner.cli import run_command, usage_errors_exit
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="export")
-def main(cfg: DictConfig) -> None:
+def run(cfg: DictConfig) -> None:
     """Export the run's best checkpoint and print the export record (path, parity with eager)."""
     with usage_errors_exit():
         from visage.core.errors import unknown_choice
@@ -30,5 +29,10 @@ def main(cfg: DictConfig) -> None:
         print(json.dumps(record, indent=2))
 
 
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m visage.export [key=value ...]`: parse the command line (`visage.runner.cli`) and export."""
+    run_command("export", run, argv)
+
+
 if __name__ == "__main__":
-    run_entry_point(main, config_name="export")
+    main()

@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
-import hydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from visage.core.errors import ConfigError
-from visage.runner.cli import CONFIG_DIR, positional_to_override, run_entry_point, usage_errors_exit
+from visage.runner.cli import run_command, usage_errors_exit
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="predict")
-def main(cfg: DictConfig) -> None:
+def run(cfg: DictConfig) -> None:
     """Predict every face in the input image(s) and print (or write) one JSON line per image."""
     with usage_errors_exit():
         from visage.inference.images import read_image
@@ -54,6 +53,10 @@ def main(cfg: DictConfig) -> None:
         print(f"wrote {count} predictions to {cfg.out}", file=sys.stderr)
 
 
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m visage.predict [key=value ...]`: parse the command line (`visage.runner.cli`) and predict."""
+    run_command("predict", run, argv)
+
+
 if __name__ == "__main__":
-    sys.argv = positional_to_override(sys.argv, "input", "image or folder")
-    run_entry_point(main, config_name="predict")
+    main()

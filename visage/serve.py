@@ -6,15 +6,15 @@ loopback unless `host=` says otherwise. Uploads stay in memory and are never sto
 
 from __future__ import annotations
 
-import hydra
+from collections.abc import Sequence
+
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from visage.runner.cli import CONFIG_DIR, run_entry_point, usage_errors_exit
+from visage.runner.cli import run_command, usage_errors_exit
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="serve")
-def main(cfg: DictConfig) -> None:
+def run(cfg: DictConfig) -> None:
     """Load the run's model and serve it until interrupted."""
     with usage_errors_exit():
         import uvicorn
@@ -32,5 +32,10 @@ def main(cfg: DictConfig) -> None:
     uvicorn.run(app, host=str(cfg.host), port=int(cfg.port), log_level="warning", server_header=False)
 
 
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m visage.serve [key=value ...]`: parse the command line (`visage.runner.cli`) and serve."""
+    run_command("serve", run, argv)
+
+
 if __name__ == "__main__":
-    run_entry_point(main, config_name="serve")
+    main()

@@ -9,17 +9,16 @@ flips per second, raw and smoothed.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
-import hydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from visage.runner.cli import CONFIG_DIR, positional_to_override, run_entry_point, usage_errors_exit
+from visage.runner.cli import run_command, usage_errors_exit
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="video")
-def main(cfg: DictConfig) -> None:
+def run(cfg: DictConfig) -> None:
     """Run the video pipeline and print the jitter of every track."""
     with usage_errors_exit():
         from visage.inference.jitter import describe
@@ -39,6 +38,10 @@ def main(cfg: DictConfig) -> None:
     print(f"{result.frames_read} frames at {result.fps:.1f} fps, {len(result.tracks)} track(s){written}", file=sys.stderr)
 
 
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m visage.video [key=value ...]`: parse the command line (`visage.runner.cli`) and run the video pipeline."""
+    run_command("video", run, argv)
+
+
 if __name__ == "__main__":
-    sys.argv = positional_to_override(sys.argv, "source", "video file or camera index")
-    run_entry_point(main, config_name="video")
+    main()
