@@ -16,6 +16,8 @@ from torch import nn
 
 from visage.models.pretrained import HF_HUB_PREFIX, Weights, resolve_source, resolve_weights
 
+NOT_MODEL_ARGS = ("num_classes", "pretrained_cfg", "pretrained_cfg_overlay")  # set here, never from a hub config
+
 
 class Backbone(nn.Module):
     """A timm feature extractor that takes uint8 images and normalises them itself.
@@ -58,7 +60,7 @@ def create_backbone(name: str, pretrained: bool = False, checkpoint_path: str | 
     """
     weights = resolve_weights(name, checkpoint_path) if (pretrained or checkpoint_path) else None
     source = resolve_source(name, allow_network=bool(pretrained))
-    kwargs = {**source.model_args, **model_kwargs}
+    kwargs = {**{k: v for k, v in source.model_args.items() if k not in NOT_MODEL_ARGS}, **model_kwargs}
     cfg = dict(pretrained_cfg) if pretrained_cfg is not None else (source.pretrained_cfg if source.is_hub_name else None)
     model_name = source.architecture if source.is_hub_name else name
     model = timm.create_model(model_name, pretrained=weights is not None, pretrained_cfg=cfg,
@@ -79,7 +81,7 @@ def standalone_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
     if name.startswith(HF_HUB_PREFIX):
         source = resolve_source(name, allow_network=False)
         out.update({"name": source.architecture, "pretrained_cfg": _plain(source.pretrained_cfg),
-                    **{k: _plain(v) for k, v in source.model_args.items() if k not in spec}})
+                    **{k: _plain(v) for k, v in source.model_args.items() if k not in spec and k not in NOT_MODEL_ARGS}})
     return out
 
 
