@@ -23,6 +23,8 @@ from visage.inference.settings import default
 WHITE = (255, 255, 255)
 ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N"})
+# How common image files begin: such bytes that Pillow cannot open are a damaged image (400), not another kind (415).
+SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*", b"RIFF")
 
 # Pillow warns about images it still decodes (odd EXIF, palettes with byte transparency) and about large
 # ones; decoding says what it refuses itself, so these notes would only clutter the server log.
@@ -72,9 +74,11 @@ def _opened(data: bytes, name: str, max_pixels: int) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
+        if data.startswith(SIGNATURES) and not (data.startswith(b"RIFF") and data[8:12] != b"WEBP"):
+            raise ImageError(f"{name} could not be decoded (truncated or corrupt {_kind(data)} file)", status=400) from None
         raise ImageError(f"{name} is not an image (JPEG, PNG, BMP, WebP, ...)", status=415) from None
-    except Image.DecompressionBombError:
-        raise ImageError(f"{name} has more than {max_pixels} pixels, the limit", status=413) from None
+    except Image.DecompressionBombError as error:  # beyond what Pillow agrees to decode, whatever the limit
+        raise ImageError(f"{name} is too large to decode ({_reason(error)})", status=413) from None
     except MemoryError:
         raise
     except Exception as error:  # Pillow's plugins raise many types over damaged headers; all mean a bad file
@@ -85,6 +89,11 @@ def _opened(data: bytes, name: str, max_pixels: int) -> Image.Image:
     if width < 1 or height < 1:
         raise ImageError(f"{name} has no pixels ({width}x{height})", status=400)
     return image
+
+
+def _kind(data: bytes) -> str:
+    names = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "TIFF", "WebP")
+    return next(kind for kind, signature in zip(names, SIGNATURES) if data.startswith(signature))
 
 
 def _reason(error: BaseException) -> str:
