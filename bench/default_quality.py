@@ -112,14 +112,15 @@ def run_point(point: Point, experiments_dir: Path) -> Point:
     return point
 
 
-def print_table(points: Sequence[Point], reference: Point) -> None:
+def print_table(points: Sequence[Point], reference: Point, header: bool = True) -> None:
     """Print one line per point: wall time, ratio against the reference's wall time, MAE, floor and MAE/floor."""
-    print(f"{'series':<10} {'point':<8} {'wall s':>8} {'wall/ref':>8} {'epochs':>6} {'test MAE':>8} "
-          f"{'floor':>6} {'MAE/floor':>9}  overrides")
+    if header:
+        print(f"{'series':<10} {'point':<8} {'wall s':>8} {'wall/ref':>8} {'epochs':>6} {'test MAE':>8} "
+              f"{'floor':>6} {'MAE/floor':>9}  overrides")
     for p in points:
         print(f"{p.series:<10} {p.point:<8} {p.wall_s:8.1f} {p.wall_s / reference.wall_s:8.2f} "
               f"{p.epochs_run if p.epochs_run is not None else '-':>6} {p.test_mae:8.3f} {p.test_floor:6.3f} "
-              f"{p.ratio:9.3f}  {' '.join(p.overrides)}")
+              f"{p.ratio:9.3f}  {' '.join(p.overrides)}", flush=True)
 
 
 def main() -> None:
@@ -132,27 +133,32 @@ def main() -> None:
                         help="overrides for every run, the reference too (e.g. a scaled-down study)")
     parser.add_argument("--candidate", nargs="*", default=None, metavar="KEY=VALUE",
                         help="overrides of a candidate default: its points run after the default's")
+    parser.add_argument("--candidate-points", default=None,
+                        help="the candidate's points (default: --points); they run right after the reference")
     parser.add_argument("--experiments-dir", type=Path, default=Path("/tmp/visage-default-quality"))
     parser.add_argument("--json", type=Path, default=None, help="also write the table here as JSON")
     args = parser.parse_args()
     names = [p for p in args.points.split(",") if p]
-    for name in names:
+    candidate_names = [p for p in (args.candidate_points or args.points).split(",") if p]
+    for name in {*names, *candidate_names}:
         if name not in POINTS:
             parser.error(f"unknown point '{name}'; choose from {', '.join(POINTS)}")
     set_private_defaults()
     experiments_dir = args.experiments_dir.resolve()
     experiments_dir.mkdir(parents=True, exist_ok=True)
 
-    series = [("default", list(args.common))]
-    if args.candidate is not None:
-        series.append(("candidate", [*args.common, *args.candidate]))
     plan = [Point("default", "default", list(args.common))]  # the reference, measured first
-    plan += [Point(label, name, point_overrides(base, name)) for label, base in series for name in names
-             if (label, name) != ("default", "default")]
+    if args.candidate is not None:  # then the candidate, so a cut-short bench still compares the two
+        candidate = [*args.common, *args.candidate]
+        plan += [Point("candidate", name, point_overrides(candidate, name)) for name in candidate_names]
+    plan += [Point("default", name, point_overrides(list(args.common), name)) for name in names if name != "default"]
     for p in plan:  # draw every data size before anything is timed
         seconds = draw_faces([*p.overrides, f"paths.experiments_dir={experiments_dir}"])
         print(f"# faces for {p.series}/{p.point} ready in {seconds:.1f} s (untimed)", flush=True)
-    measured = [run_point(p, experiments_dir) for p in plan]
+    measured: list[Point] = []
+    for p in plan:  # each row as soon as it is measured, the whole table at the end
+        measured.append(run_point(p, experiments_dir))
+        print_table(measured[-1:], measured[0], header=False)
     reference = measured[0]
     print_table(measured, reference)
     if args.json:
