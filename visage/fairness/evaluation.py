@@ -22,7 +22,8 @@ from visage.core.names import GROUP_COLUMNS, INTERSECTION
 from visage.fairness.disparity import attribute_disparity, compared_groups, interval
 from visage.fairness.estimates import Estimates, GroupValues, vectorised_estimates
 from visage.fairness.groups import Attribute, build_cells, warn_empty_groups
-from visage.fairness.permutation import permutation_p_values
+from visage.fairness.multiple_testing import enough_permutations, holds_own_label, own_label_reason, permutations_for
+from visage.fairness.permutation import permutation_p_values, tested_disparities
 from visage.fairness.settings import FairnessSettings, default_attributes, validate_settings
 from visage.fairness.statistics import classification_tasks
 
@@ -83,7 +84,10 @@ def evaluate_predictions(table: pd.DataFrame, split: str, settings: FairnessSett
 
     Every per-group value and every gap has a bootstrap interval; groups smaller than `min_group_size`
     are flagged `small` and (by default) left out of gaps, groups with no rows are reported `empty`
-    with a warning, and every undefined value is null with its reason.
+    with a warning, and every undefined value is null with its reason. The permutation tests are one
+    family (`multiple_testing`): n_perm is raised with the family's size so that the smallest
+    attainable p-value times that size stays well below 0.05 (`settings.n_perm_used`), and parity
+    tests of a classifier over an attribute holding its own label are not run (`not_tested`).
     """
     settings = settings or FairnessSettings()
     if len(table) == 0:
@@ -107,6 +111,7 @@ def evaluate_predictions(table: pd.DataFrame, split: str, settings: FairnessSett
     }
     if not estimates.attributes:
         result["no_sensitive_attribute"] = True
+    observed_by_attribute = []
     for k, attribute in enumerate(estimates.attributes):
         values = estimates.groups[k]
         message = warn_empty_groups(attribute, values.point["n"])
@@ -117,10 +122,24 @@ def evaluate_predictions(table: pd.DataFrame, split: str, settings: FairnessSett
         disparity = attribute_disparity(attribute, values, estimates.tasks, headline, settings, quantiles,
                                         estimates.predicted, layout.unavailable)
         observed = {key: disparity.get(key) for key in disparity if not isinstance(disparity[key], (dict, list))}
+        not_tested = {key: own_label_reason(key, attribute.name) for key in observed if holds_own_label(key, attribute.name)}
+        if not_tested:  # a classifier's parity over its own label measures accuracy: not run, not counted
+            disparity["not_tested"] = not_tested
+        observed_by_attribute.append({key: v for key, v in observed.items() if key not in not_tested})
+        result["disparity"][attribute.name] = disparity
+    tested = {t.key for t in tested_disparities(layout, settings.positive)}
+    size = sum(1 for observed in observed_by_attribute for key, v in observed.items() if key in tested and v is not None)
+    n_perm = permutations_for(size, settings.n_perm)
+    result["settings"]["n_perm_used"] = n_perm
+    result["settings"]["family_size"] = size
+    warning = enough_permutations(size, n_perm)
+    if warning:
+        result["warnings"].append(warning)
+    for k, attribute in enumerate(estimates.attributes):
+        values, disparity = estimates.groups[k], result["disparity"][attribute.name]
         disparity["p_value"] = permutation_p_values(
             estimates.stats, estimates.layout, attribute.row_group, compared_groups(values.point["n"], settings),
-            observed, settings.positive, settings.n_perm, settings.seed + k) if settings.n_perm else {}
-        result["disparity"][attribute.name] = disparity
+            observed_by_attribute[k], settings.positive, n_perm, settings.seed + k) if settings.n_perm else {}
     return json_ready(result)
 
 
@@ -176,10 +195,13 @@ def _by_group(table: pd.DataFrame, estimates: Estimates, attribute: Attribute, v
 
 def _confusions(table: pd.DataFrame, tasks: Mapping[str, Sequence[str]], rows: np.ndarray) -> dict[str, Any]:
     """Return per-task confusion counts {true: {pred: n}} of the selected rows."""
-    part = table[rows]
     out = {}
     for task, names in tasks.items():
-        matrix = pd.crosstab(part[f"{task}_true"].astype(str), part[f"{task}_pred"].astype(str))
-        matrix = matrix.reindex(index=list(names), columns=list(names), fill_value=0)
-        out[task] = {t: {p: int(matrix.loc[t, p]) for p in names} for t in names}
+        names = [str(c) for c in names]
+        lookup = {name: i for i, name in enumerate(names)}
+        true = np.array([lookup.get(v, -1) for v in table[f"{task}_true"].astype(str).to_numpy()[rows]], np.int64)
+        pred = np.array([lookup.get(v, -1) for v in table[f"{task}_pred"].astype(str).to_numpy()[rows]], np.int64)
+        known = (true >= 0) & (pred >= 0)
+        counts = np.bincount(true[known] * len(names) + pred[known], minlength=len(names) ** 2).reshape(len(names), -1)
+        out[task] = {t: {p: int(counts[i, j]) for j, p in enumerate(names)} for i, t in enumerate(names)}
     return out
