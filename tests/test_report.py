@@ -14,9 +14,10 @@ import yaml
 
 from tests.helpers import ROOT, TINY, run_cli, train_tiny_run
 from visage.core.metric_specs import group_metrics
-from visage.reporting.report_format import digits, number, resolve_pointer
-from visage.reporting.report_sections import SECTIONS
-from visage.reporting.sweep_summary import pareto_front
+from visage.reporting.markdown import escape
+from visage.reporting.report.format import interval, number, resolve_pointer
+from visage.reporting.report.sections import SECTIONS
+from visage.reporting.summaries.sweep import pareto_front
 
 # Enough faces that four races reach min_group_size=30 on val and test, so gaps and a Pareto front are defined.
 FAST = [*TINY, "data.n_samples=2000", "evaluation.fairness.n_boot=100", "evaluation.fairness.n_perm=200"]
@@ -47,7 +48,8 @@ def test_run_report_has_every_model_card_section(run_report: Path) -> None:
     for section in SECTIONS:
         assert f"\n## {section}\n" in markdown, section
     assert "labels annotated by others" in markdown and "no raw face" in markdown.lower()
-    assert {"report.md", "report.html", "report.json"} <= {p.name for p in run_report.iterdir()}
+    assert {"report.md", "report.html", "report.json", "report.tex"} <= {p.name for p in run_report.iterdir()}
+    assert markdown.index("\n## Summary\n") < markdown.index("\n## Model details\n")
 
 
 def test_every_group_of_every_attribute_appears_with_its_exact_numbers(trained_run: Path, run_report: Path) -> None:
@@ -57,7 +59,7 @@ def test_every_group_of_every_attribute_appears_with_its_exact_numbers(trained_r
     assert set(fairness["by_group"]) == {"race", "gender", "age_bin", "race*gender", "race*age_bin"}
     for attribute, groups in fairness["by_group"].items():
         for group, entry in groups.items():
-            rows = _rows(markdown, group)
+            rows = _rows(markdown, escape(group))
             assert rows, f"{attribute} {group} missing"
             assert all(f"| {entry['n']} |" in row for row in rows[:3])
             if entry["small"] and not entry["empty"]:
@@ -66,30 +68,44 @@ def test_every_group_of_every_attribute_appears_with_its_exact_numbers(trained_r
             for metric in metrics:
                 value, ci = entry.get(metric), entry.get("ci", {}).get(metric)
                 if value is not None:
-                    d = digits(metric)
-                    assert f"{value:.{d}f} [{ci[0]:.{d}f}, {ci[1]:.{d}f}]" in text, (attribute, group, metric)
+                    assert f"{number(value, metric)} {interval(ci, metric)}" in text, (attribute, group, metric)
         for metric in metrics:
             gap = fairness["disparity"][attribute].get(f"{metric}_gap")
             if gap is not None:
-                assert f"{gap:.{digits(metric)}f}" in markdown
+                assert number(gap, f"{metric}_gap") in markdown
     for metric in metrics:
-        assert f"{fairness['overall'][metric]:.{digits(metric)}f}" in markdown
+        assert number(fairness["overall"][metric], metric) in markdown
 
 
 def test_findings_trace_to_values_in_report_json(run_report: Path) -> None:
     record = json.loads((run_report / "report.json").read_text())
     assert record["kind"] == "run" and record["findings"]
-    for finding in record["findings"]:
-        assert finding["text"] in (run_report / "report.md").read_text()
+    for finding in [*record["findings"], *record["summary"]]:
+        if not finding.get("vacuous"):
+            assert finding["text"] in (run_report / "report.md").read_text()
         for ref in finding["refs"]:
             value = resolve_pointer(record, ref["pointer"])
             assert value == ref["value"], ref
             key = "p" if "/p_value/" in ref["pointer"] else ref["pointer"].rsplit("/", 1)[-1]
+            if re.fullmatch(r"/tests/\d+/value", ref["pointer"]):   # a test's value prints in its metric's format
+                key = resolve_pointer(record, ref["pointer"].rsplit("/", 1)[0])["metric"]
             if isinstance(value, float):
                 assert number(value, key) in finding["text"], (finding, ref)
     provenance = record["provenance"]
     assert provenance["files"]["checkpoint"]["sha256"] and provenance["files"]["predictions"]["sha256"]
     assert provenance["visage_version"] and provenance["dataset"] == "synthetic" and provenance["config"]["seed"] == 42
+
+
+def test_nothing_of_the_machine_is_in_the_report(trained_run: Path, run_report: Path) -> None:
+    import socket
+
+    record = json.loads((run_report / "report.json").read_text())
+    assert record["provenance"]["files"]["predictions"]["path"] == "predictions/test.parquet"
+    for name in ("report.md", "report.html", "report.json", "report.tex"):
+        text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", (run_report / name).read_text())
+        for secret in (str(trained_run.parent), str(Path.home()) + "/", "/tmp/"):
+            assert secret not in text, (name, secret)
+        assert not re.search(rf"\b{re.escape(socket.gethostname())}\b", text), name
 
 
 def test_html_is_one_file_with_no_external_src_or_href(run_report: Path) -> None:
@@ -139,7 +155,8 @@ def _fake_sweep(trained_run: Path, root: Path) -> Path:
 def test_sweep_report_has_one_row_per_job_marks_the_front_and_pairs_against_the_baseline(
         trained_run: Path, tmp_path: Path) -> None:
     sweep = _fake_sweep(trained_run, tmp_path / "sweep")
-    done = run_cli("visage.report", f"sweep_dir={sweep}", f"out={tmp_path / 'r'}", "n_boot=200", cwd=tmp_path)
+    done = run_cli("visage.report", f"sweep_dir={sweep}", f"out={tmp_path / 'r'}", "n_boot=200",
+                   "evaluation.fairness.n_perm=100", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     markdown = (tmp_path / "r" / "report.md").read_text()
     rows = {job: _rows(markdown, job) for job in "012"}
@@ -149,9 +166,12 @@ def test_sweep_report_has_one_row_per_job_marks_the_front_and_pairs_against_the_
     record = json.loads((tmp_path / "r" / "report.json").read_text())
     assert set(record["sweep"]["jobs"]) == {"0", "1", "2"} and record["sweep"]["selected"] == "0"
     paired = record["sweep"]["paired"]["1"]["differences"]["age_mae"]
-    assert paired["difference"] == 0 and paired["ci"] == [0, 0]
+    assert paired["difference"] == 0 and paired["ci"] == [0, 0] and paired["p_value"] == 1.0   # the same model
+    assert record["families"]["paired"]["size"] == sum(1 for t in record["tests"] if t["family"] == "paired"
+                                                       and t["p_value"] is not None) > 0
     assert "0.00 [0.00, 0.00]" in markdown
-    for section in SECTIONS:
+    assert markdown.index("\n## Summary\n") < markdown.index("\n## Sweep\n")   # what was found comes first
+    for section in SECTIONS[1:]:
         assert f"\n### {section}\n" in markdown, section
     wrong = run_cli("visage.report", f"sweep_dir={sweep}", "attribute=hair", f"out={tmp_path / 'x'}", cwd=tmp_path)
     assert wrong.returncode == 2 and wrong.stderr.strip() == "error: unknown attribute 'hair'; available: age_bin, gender, race"
@@ -174,7 +194,7 @@ def test_new_fairness_keys_are_shown_and_missing_ones_read_not_computed(trained_
     markdown = (tmp_path / "r" / "report.md").read_text()
     assert "undefined (no confident prediction)" in _rows(markdown, "White")[2]
     assert "undefined (fewer than two groups)" in markdown and "| 0.012 |" in markdown
-    assert "Permutation p = 0.012: beyond chance" in markdown
+    assert "Permutation p = 0.012, adjusted p = " in markdown
     assert re.search(r"\| `age_mae` \| not computed \|", markdown)
 
 

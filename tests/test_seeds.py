@@ -12,7 +12,7 @@ import yaml
 from scipy import stats
 
 from tests.helpers import TINY, run_cli
-from visage.reporting.seed_summary import split_seed, summarize_by_config
+from visage.reporting.summaries.seeds import split_seed, summarize_by_config
 from visage.runner.builders import build_datamodule
 
 FAST = [*TINY, "evaluation.fairness.n_boot=20", "evaluation.fairness.n_perm=0", "evaluation.fairness.min_group_size=3"]

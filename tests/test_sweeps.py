@@ -14,7 +14,7 @@ from omegaconf import open_dict
 from tests.helpers import TINY, run_cli
 from visage.core.errors import ConfigError
 from visage.fairness.objectives import error_plus_gap, split_metric
-from visage.reporting.sweep_summary import pareto_front
+from visage.reporting.summaries.sweep import pareto_front
 from visage.runner.builders import build_loggers
 
 FAST = [*TINY, "evaluation.fairness.n_boot=50", "evaluation.fairness.n_perm=50", "evaluation.fairness.min_group_size=3"]

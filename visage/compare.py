@@ -16,10 +16,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from visage.core.errors import ConfigError
 from visage.core.run_files import CONFIG_FILE, METRICS_FILE, predictions_path, write_json
+from visage.fairness.multiple_testing import validate_correction
 from visage.fairness.paired import paired_differences
-from visage.fairness.paired_markdown import paired_markdown
 from visage.fairness.settings import settings_from_config
-from visage.reporting.sweep_summary import job_dirs
+from visage.reporting.comparison import paired_markdown, paired_tests
+from visage.reporting.summaries.jobs import job_dirs
 from visage.runner.cli import run_command
 
 
@@ -51,7 +52,10 @@ def compare_runs(run_dir: Path, baseline_dir: Path, cfg: DictConfig, out: Path |
     run_settings(baseline_dir, cfg)  # the baseline must be a finished run too
     result = paired_differences(read_predictions(run_dir, cfg.split), read_predictions(baseline_dir, cfg.split),
                                 settings, class_names=classes)
-    result = {"run": str(run_dir), "baseline": str(baseline_dir), **result, "split": cfg.split}
+    correction, alpha = str(cfg.get("correction", "holm")), float(cfg.get("alpha", 0.05))
+    validate_correction(correction, alpha)
+    result = {"run": run_dir.name, "baseline": baseline_dir.name, **result, "split": cfg.split}
+    result.update(paired_tests(result, correction, alpha))
     out = out or run_dir / "compare" / baseline_dir.name
     write_json(out / "compare.json", result)
     (out / "compare.md").write_text(paired_markdown(result, run_dir.name, baseline_dir.name) + "\n")

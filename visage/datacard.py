@@ -10,7 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from visage.data.base import FaceDataset
 from visage.data.build import build_dataset
-from visage.reporting.datacard import CardInput, plot_age_histograms, render_card
+from visage.reporting.datacards.card import CardInput, plot_age_histograms, render_card
 from visage.runner.cli import run_command, usage_errors_exit
 
 VERIFIED_NOTE = ("Every image was decoded once when the index was built (pixels discarded); files that pass the "

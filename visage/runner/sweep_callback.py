@@ -10,8 +10,8 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from visage.core.names import GROUP_COLUMNS
-from visage.reporting.seed_summary import summarize_by_config
-from visage.reporting.sweep_summary import summarize_sweep
+from visage.reporting.summaries.seeds import summarize_by_config
+from visage.reporting.summaries.sweep import summarize_sweep
 
 
 class SweepSummaryCallback(Callback):

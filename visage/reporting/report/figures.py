@@ -7,6 +7,7 @@ group, confusion matrices per group, reliability per group. Sweep figures live i
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,21 +19,28 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from visage.core.metric_specs import METRICS  # noqa: E402
-from visage.reporting.report_format import group_status, is_number, number  # noqa: E402
+from visage.reporting.report.document import Image  # noqa: E402
+from visage.reporting.report.format import group_status, is_number, number  # noqa: E402
 
 DPI = 90
 JUDGED, SMALL = "#1f5f8b", "#a0a6ad"
 
 
-def png(figure: plt.Figure) -> bytes:
-    """Return `figure` as PNG bytes and close it."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+def png(figure: plt.Figure) -> Image:
+    """Return `figure` as PNG and PDF bytes (the PDF for LaTeX) and close it."""
+    rendered = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # tight_layout's "not compatible" notes on suptitles
+        figure.tight_layout()
+    for kind in ("png", "pdf"):
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format=kind, dpi=DPI, metadata={"CreationDate": None} if kind == "pdf" else None)
+        rendered[kind] = buffer.getvalue()
     plt.close(figure)
-    return buffer.getvalue()
+    return Image(**rendered)
 
 
-def forest_plot(fairness: Mapping[str, Any], attribute: str, metrics: Sequence[str]) -> bytes:
+def forest_plot(fairness: Mapping[str, Any], attribute: str, metrics: Sequence[str]) -> Image:
     """Per-group value and interval of each metric for one attribute; small groups grey and hollow."""
     by_group = fairness["by_group"][attribute]
     groups = list(by_group)[::-1]
@@ -57,12 +65,13 @@ def forest_plot(fairness: Mapping[str, Any], attribute: str, metrics: Sequence[s
     labels = [f"{g} (n={by_group[g].get('n', '?')})" for g in groups]
     axes[0][0].set_yticks(range(len(groups)), labels, fontsize=8)
     axes[0][0].legend(fontsize=7, loc="best")
-    figure.tight_layout()
     return png(figure)
 
 
-def gap_heatmap(fairness: Mapping[str, Any], attributes: Sequence[str], metrics: Sequence[str]) -> bytes:
-    """Gaps (worst − best group) per attribute × metric; colour scaled per metric column."""
+def gap_heatmap(fairness: Mapping[str, Any], attributes: Sequence[str], metrics: Sequence[str]) -> Image | None:
+    """Gaps (worst − best group) per attribute × metric, colour scaled per metric column; None with nothing to show."""
+    if not attributes or not metrics:
+        return None
     values = np.full((len(attributes), len(metrics)), np.nan)
     for i, attribute in enumerate(attributes):
         disparity = fairness.get("disparity", {}).get(attribute, {})
@@ -84,7 +93,7 @@ def gap_heatmap(fairness: Mapping[str, Any], attributes: Sequence[str], metrics:
     return png(figure)
 
 
-def signed_age_error(predictions: pd.DataFrame, by: str, width: int = 10) -> bytes:
+def signed_age_error(predictions: pd.DataFrame, by: str, width: int = 10) -> Image:
     """Mean signed age error (pred − true) per true-age band, one line per group of `by`."""
     error = predictions["age_pred"] - predictions["age_true"]
     band = (predictions["age_true"] // width * width).astype(int)
@@ -102,7 +111,7 @@ def signed_age_error(predictions: pd.DataFrame, by: str, width: int = 10) -> byt
     return png(figure)
 
 
-def confusion_per_group(fairness: Mapping[str, Any], attribute: str, task: str) -> bytes | None:
+def confusion_per_group(fairness: Mapping[str, Any], attribute: str, task: str) -> Image | None:
     """Row-normalised confusion matrix of `task` for each group of `attribute` (from the fairness JSON)."""
     by_group = fairness["by_group"].get(attribute, {})
     panels = [(g, e["confusion"][task]) for g, e in by_group.items() if (e.get("confusion") or {}).get(task)]
@@ -128,7 +137,7 @@ def confusion_per_group(fairness: Mapping[str, Any], attribute: str, task: str) 
     return png(figure)
 
 
-def reliability_per_group(predictions: pd.DataFrame, task: str, by: str, n_bins: int = 10) -> bytes:
+def reliability_per_group(predictions: pd.DataFrame, task: str, by: str, n_bins: int = 10) -> Image:
     """Accuracy against confidence (10 bins) of the `task` classifier, one line per group of `by`."""
     confidence = predictions[f"{task}_prob"].astype(float)
     correct = (predictions[f"{task}_pred"] == predictions[f"{task}_true"]).astype(float)

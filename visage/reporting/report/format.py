@@ -1,8 +1,9 @@
 """How a report prints numbers and reads the fairness JSON, old and new shapes alike.
 
-One rule for digits, so every number in the text is its JSON value rounded the same way: ages and
-their errors in years with 2 decimals, rates, ratios and p-values with 3. A key a fairness file does
-not have reads "not computed"; a value the evaluator marks undefined reads "undefined (<reason>)".
+One rule for digits, so every number in the text is its JSON value rounded the same way: the display
+format of its metric in the metric table (`visage.core.metric_specs.format_value`), p-values with 3
+decimals (below 0.001 with 2 significant digits). A key a fairness file does not have reads "not
+computed"; a value the evaluator marks undefined reads "undefined (<reason>)".
 """
 
 from __future__ import annotations
@@ -11,27 +12,20 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from visage.core.metric_specs import METRICS, spec
+from visage.core.metric_specs import METRICS, format_value, gap_spec, spec
 
 NOT_COMPUTED = "not computed"
+P_KEYS = ("p", "p_value", "p_adjusted")  # p-values: 3 decimals, small ones with 2 significant digits
 TOO_FEW = "too few to judge"
 
 
 def base_metric(key: str) -> str:
     """Return the metric behind a disparity or group key (`age_mae_gap`, `age_mae[Black]` -> `age_mae`)."""
     key = key.split("[", 1)[0]
-    for suffix in ("_gap", "_ratio"):
-        if key.endswith(suffix) and key[: -len(suffix)] in METRICS:
-            return key[: -len(suffix)]
-    return key
-
-
-def digits(key: str) -> int:
-    """Return the decimals printed for metric or disparity `key` (2 for years, 3 otherwise)."""
-    name = base_metric(key)
-    if key.endswith("_ratio") or name not in METRICS:
-        return 3
-    return 2 if spec(name).task == "age" else 3
+    try:
+        return gap_spec(key)[0].name
+    except KeyError:
+        return key
 
 
 def is_number(value: Any) -> bool:
@@ -40,12 +34,31 @@ def is_number(value: Any) -> bool:
 
 
 def number(value: Any, key: str = "") -> str:
-    """Return `value` printed with the digits of `key`; None reads "not computed"."""
+    """Return `value` in the display format of metric or disparity `key` (the metric table's); None reads "not computed".
+
+    p-values and keys the metric table does not know print with 3 decimals; signs only where negative.
+    """
     if not is_number(value):
         return NOT_COMPUTED if value is None else str(value)
     if isinstance(value, int):
         return str(value)
-    return f"{value:.{digits(key)}f}"
+    if key in P_KEYS:
+        return f"{value:.3f}" if value >= 0.001 or value == 0 else f"{value:.2g}"
+    name = key.split("[", 1)[0]
+    try:
+        spec(name) if not name.endswith(("_gap", "_ratio")) else gap_spec(name)
+    except KeyError:
+        return f"{value:.3f}"
+    return format_value(name, value).lstrip("+")
+
+
+def unit(key: str) -> str:
+    """Return the unit a value of metric or disparity `key` is stated in ("years", "" for shares and scores)."""
+    try:
+        metric, what = gap_spec(key) if key.endswith(("_gap", "_ratio")) else (spec(key), "value")
+    except KeyError:
+        return ""
+    return metric.unit if what != "ratio" and metric.unit == "years" else ""
 
 
 def interval(bounds: Sequence[Any] | None, key: str = "") -> str:

@@ -6,29 +6,26 @@ Only saved files are read (YAML, JSON, Parquet); a file the report cannot do wit
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from visage.core.errors import ConfigError
-from visage.core.run_files import BEST_CHECKPOINT, CONFIG_FILE, FAILURE_FILE, METRICS_FILE, fairness_path, predictions_path
-from visage.reporting.sweep_summary import job_dirs
-
-TRAINING_DISTRIBUTION_FILE = "training_distribution.json"
-OVERRIDES_FILE = ".hydra/overrides.yaml"
-_REFERENCE = re.compile(r"\$\{([A-Za-z_][\w.]*)\}")
+from visage.core.run_files import BEST_CHECKPOINT, CONFIG_FILE, METRICS_FILE, fairness_path, predictions_path
+from visage.core.saved_run import TRAINING_DISTRIBUTION_FILE, finished_run, read_config, read_json, read_overrides
 
 
 @dataclass
 class RunFiles:
-    """Everything one run directory holds that a report uses."""
+    """Everything one run directory (or, for an audit, one predictions file) holds that a report uses.
 
-    run_dir: Path
+    `run_dir` is None for an audit: there is no training run, so its config, metrics and training
+    distribution are empty and the sections that need them are left out.
+    """
+
+    run_dir: Path | None
     split: str
     select_split: str
     config: dict[str, Any]
@@ -38,11 +35,23 @@ class RunFiles:
     predictions: pd.DataFrame
     training_distribution: dict[str, Any] | None = None
     files: dict[str, Path] = field(default_factory=dict)
+    source_name: str = ""
+    about: str | None = None   # an audit's model description (Markdown), where one was supplied
 
     @property
     def name(self) -> str:
-        """The run's name: its directory's name."""
-        return self.run_dir.name
+        """The run's name: its directory's name (an audit's: its predictions file's stem)."""
+        return self.source_name or (self.run_dir.name if self.run_dir else "audit")
+
+    @property
+    def root(self) -> Path:
+        """The directory file paths in the report are relative to (the run, or the predictions file's folder)."""
+        return self.run_dir if self.run_dir is not None else self.files["predictions"].parent
+
+    @property
+    def is_audit(self) -> bool:
+        """True for a report of a predictions file alone (no training run)."""
+        return self.run_dir is None
 
     @property
     def dataset(self) -> str:
@@ -54,117 +63,28 @@ class RunFiles:
         return self.fairness[self.split] or {}
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"{path} is not valid JSON ({error.msg} at line {error.lineno})") from None
-
-
-def resolve_references(config: dict[str, Any]) -> dict[str, Any]:
-    """Return `config` with `${a.b}` references replaced by the values they point to.
-
-    Only plain references are resolved (Hydra resolvers such as `${hydra:...}` stay as written),
-    so the resolved config can be shown without importing Hydra or OmegaConf.
-    """
-
-    def lookup(path: str, depth: int) -> Any:
-        node: Any = config
-        for part in path.split("."):
-            if not isinstance(node, dict) or part not in node:
-                return None
-            node = node[part]
-        return resolve(node, depth + 1)
-
-    def resolve(node: Any, depth: int = 0) -> Any:
-        if depth > 20:
-            return node
-        if isinstance(node, dict):
-            return {k: resolve(v, depth) for k, v in node.items()}
-        if isinstance(node, list):
-            return [resolve(v, depth) for v in node]
-        if isinstance(node, str) and (match := _REFERENCE.fullmatch(node)):
-            found = lookup(match.group(1), depth)
-            return node if found is None else found
-        if isinstance(node, str) and _REFERENCE.search(node):
-            def scalar(m: re.Match) -> str:
-                found = lookup(m.group(1), depth)
-                return str(found) if isinstance(found, (str, int, float, bool)) else m.group(0)
-
-            return _REFERENCE.sub(scalar, node)
-        return node
-
-    return resolve(config)
-
-
 def load_run(run_dir: str | Path, split: str = "test", select_split: str = "val") -> RunFiles:
     """Load a run directory for a report on `split` (models chosen on `select_split`).
 
     Raises:
-        ConfigError: the directory, its predictions or fairness result of `split` is missing.
+        ConfigError: the directory is not a finished run, or its predictions or fairness result of `split` is missing.
     """
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise ConfigError(f"run={run_dir} is not a directory; give a run directory (experiments/runs/<run>)")
+    run_dir, metrics = finished_run(run_dir)
     predictions = predictions_path(run_dir, split)
     if not predictions.is_file():
         raise ConfigError(f"missing predictions file {predictions}; the run has no predictions for split '{split}' "
                           f"(rebuild them with python -m visage.evaluate run={run_dir})")
-    fairness = {s: _read_json(fairness_path(run_dir, s)) for s in dict.fromkeys([select_split, split])}
+    fairness = {s: read_json(fairness_path(run_dir, s)) for s in dict.fromkeys([select_split, split])}
     if fairness[split] is None:
         raise ConfigError(f"missing fairness file {fairness_path(run_dir, split)}; "
                           f"compute it with python -m visage.evaluate run={run_dir}")
-    config_file, overrides_file = run_dir / CONFIG_FILE, run_dir / OVERRIDES_FILE
-    config = yaml.safe_load(config_file.read_text()) if config_file.is_file() else {}
-    overrides = yaml.safe_load(overrides_file.read_text()) if overrides_file.is_file() else None
-    metrics = _read_json(run_dir / METRICS_FILE) or {}
-    files = {"config": config_file, "predictions": predictions, "metrics": run_dir / METRICS_FILE,
+    overrides = read_overrides(run_dir)
+    files = {"config": run_dir / CONFIG_FILE, "predictions": predictions, "metrics": run_dir / METRICS_FILE,
              "checkpoint": run_dir / BEST_CHECKPOINT}
-    return RunFiles(run_dir=run_dir, split=split, select_split=select_split,
-                    config=resolve_references(config or {}),
+    files.update({f"fairness_{s}": fairness_path(run_dir, s) for s in fairness})
+    files["training_distribution"] = run_dir / TRAINING_DISTRIBUTION_FILE
+    return RunFiles(run_dir=run_dir, split=split, select_split=select_split, config=read_config(run_dir),
                     overrides=list(overrides if overrides is not None else metrics.get("overrides", [])),
                     metrics=metrics, fairness=fairness, predictions=pd.read_parquet(predictions),
-                    training_distribution=_read_json(run_dir / TRAINING_DISTRIBUTION_FILE),
+                    training_distribution=read_json(run_dir / TRAINING_DISTRIBUTION_FILE),
                     files={k: v for k, v in files.items() if v.is_file()})
-
-
-@dataclass
-class JobStatus:
-    """One job of a sweep: its directory, overrides, and whether it finished."""
-
-    job_dir: Path
-    overrides: list[str]
-    status: str           # ok / failed / missing
-    error: str = ""
-
-    @property
-    def name(self) -> str:
-        """The job's name (its directory's name, e.g. "0")."""
-        return self.job_dir.name
-
-
-def sweep_jobs(sweep_dir: str | Path, split: str = "test") -> list[JobStatus]:
-    """Return the jobs of a sweep directory in job order.
-
-    Raises:
-        ConfigError: `sweep_dir` is not a directory or holds no job.
-    """
-    sweep_dir = Path(sweep_dir)
-    if not sweep_dir.is_dir():
-        raise ConfigError(f"sweep={sweep_dir} is not a directory; give a sweep directory (experiments/sweeps/<sweep>)")
-    dirs = job_dirs(sweep_dir)
-    if not dirs:
-        raise ConfigError(f"sweep={sweep_dir} holds no job directory (<job>/{OVERRIDES_FILE})")
-    jobs = []
-    for job in dirs:
-        overrides = yaml.safe_load((job / OVERRIDES_FILE).read_text()) or []
-        failure = _read_json(job / FAILURE_FILE)
-        if failure is not None:
-            jobs.append(JobStatus(job, overrides, "failed", f"{failure.get('type')}: {failure.get('message')}"))
-        elif not predictions_path(job, split).is_file() or not fairness_path(job, split).is_file():
-            jobs.append(JobStatus(job, overrides, "missing", f"no predictions/fairness for split '{split}'"))
-        else:
-            jobs.append(JobStatus(job, overrides, "ok"))
-    return jobs

@@ -10,15 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from visage.core.metric_specs import METRICS, group_metrics, primary_metrics
+from visage.core.metric_specs import METRICS, group_metrics
 from visage.core.names import INTERSECTION
-from visage.reporting import report_figures as figs
-from visage.reporting.report_document import Block, Figure, Heading, Paragraph, Table
-from visage.reporting.report_format import NOT_COMPUTED, group_status, number, with_interval
-from visage.reporting.report_load import RunFiles
+from visage.fairness.disparity import PARITY
+from visage.reporting.markdown import escape
+from visage.reporting.report import figures as figs
+from visage.reporting.report.document import Block, Bullets, Figure, Heading, Paragraph, Table
+from visage.reporting.report.families import family_lines
+from visage.reporting.report.findings import headline
+from visage.reporting.report.format import NOT_COMPUTED, group_status, number, with_interval
+from visage.reporting.report.load import RunFiles
 
-PARITY = ("gender_demographic_parity_difference", "gender_demographic_parity_ratio", "gender_equalized_odds_difference",
-          "gender_true_positive_rate_difference", "gender_false_positive_rate_difference")
+NO_ATTRIBUTE = ("The evaluated data has no sensitive attribute column (`evaluation.fairness.attributes` found none in the "
+                "predictions), so no group is compared and no gap is tested; only overall values are reported.")
 
 
 def _slug(attribute: str) -> str:
@@ -34,7 +38,8 @@ def overall_table(run: RunFiles) -> Table:
         cells = [with_interval((run.fairness.get(s) or {}).get("overall", {}), metric) if run.fairness.get(s) else NOT_COMPUTED
                  for s in splits]
         rows.append([f"`{metric}`", METRICS[metric].title, *cells])
-    return Table(["metric", "meaning", *[f"{s} (n = {(run.fairness.get(s) or {}).get('n', '?')})" for s in splits]], rows)
+    return Table(["metric", "meaning", *[f"{s} (n = {(run.fairness.get(s) or {}).get('n', '?')})" for s in splits]], rows,
+                 name="overall", caption="Overall metrics with intervals")
 
 
 def group_tables(fairness: Mapping[str, Any], attribute: str) -> list[Block]:
@@ -44,64 +49,77 @@ def group_tables(fairness: Mapping[str, Any], attribute: str) -> list[Block]:
     blocks: list[Block] = []
     for task in dict.fromkeys(METRICS[m].task for m in metrics):
         columns = [m for m in metrics if METRICS[m].task == task]
-        rows = [[group, str(entry.get("n", NOT_COMPUTED)), group_status(entry),
+        rows = [[escape(group), str(entry.get("n", NOT_COMPUTED)), group_status(entry),
                  *[with_interval(entry, m) for m in columns]] for group, entry in by_group.items()]
-        blocks.append(Table([attribute, "n", "status", *[f"`{m}`" for m in columns]], rows))
+        blocks.append(Table([escape(attribute), "n", "status", *[f"`{m}`" for m in columns]], rows,
+                            name=f"groups_{_slug(attribute)}_{task}", caption=f"{task} per {attribute} group with intervals"))
     return blocks
 
 
-def _p_value(p_values: Mapping[str, Any], key: str) -> str:
-    """Return a permutation p-value, "undefined" where the test ran but the gap is undefined, else "not computed"."""
-    if key not in p_values:
-        return NOT_COMPUTED
-    return "undefined" if p_values[key] is None else number(p_values[key], "p")
+def _p_cells(tests: Mapping[tuple[str, str], Mapping[str, Any]], attribute: str, key: str) -> list[str]:
+    """Return the raw and adjusted p of a tested key, "not tested" where the family holds no test of it."""
+    test = tests.get((attribute, key))
+    if test is None:
+        return ["not tested", "–"]
+    if test.get("p_value") is None:
+        return ["undefined", "–"]
+    verdict = " (beyond chance)" if test.get("beyond_chance") else ""
+    return [number(test["p_value"], "p"), number(test.get("p_adjusted"), "p") + verdict]
 
 
-def disparity_table(fairness: Mapping[str, Any], attribute: str) -> Table:
-    """Gap, ratio, worst group and (where computed) permutation p-value of every metric."""
+def disparity_table(fairness: Mapping[str, Any], attribute: str, tests: Mapping[tuple[str, str], Mapping[str, Any]]
+                    ) -> Table:
+    """Gap, ratio, worst group and (where tested) raw and adjusted permutation p-value of every metric."""
     disparity = fairness.get("disparity", {}).get(attribute, {})
     worst = disparity.get("worst_group") or {}
-    p_values = disparity.get("p_value") or {}
     rows = []
     for metric in group_metrics(fairness.get("overall", {})):
         ratio = with_interval(disparity, f"{metric}_ratio") if METRICS[metric].has_ratio else "–"
-        rows.append([f"`{metric}`", with_interval(disparity, f"{metric}_gap"), ratio, worst.get(metric) or "none",
-                     _p_value(p_values, f"{metric}_gap")])
-    for key in PARITY:
-        if key in disparity or key in (disparity.get("undefined") or {}):
-            rows.append([f"`{key}`", with_interval(disparity, key), "–", "–", _p_value(p_values, key)])
-    return Table(["metric", "gap (worst − best) [CI]", "ratio (min / max) [CI]", "worst group", "permutation p"], rows)
+        rows.append([f"`{metric}`", with_interval(disparity, f"{metric}_gap"), ratio, escape(worst.get(metric) or "none"),
+                     *_p_cells(tests, attribute, f"{metric}_gap")])
+    parity = [k for k in disparity if k.endswith(PARITY)] + [k for k in (disparity.get("undefined") or {})
+                                                                if k.endswith(PARITY) and k not in disparity]
+    for key in dict.fromkeys(parity):
+        rows.append([f"`{key}`", with_interval(disparity, key), "–", "–", *_p_cells(tests, attribute, key)])
+    named = {t[1] for t in tests if t[0] == attribute} - {r[0].strip("`") for r in rows}
+    for key in sorted(named):  # tested keys of other shapes (e.g. a predicted task's prediction_tvd)
+        rows.append([f"`{key}`", with_interval(disparity, key), "–", "–", *_p_cells(tests, attribute, key)])
+    return Table(["metric", "gap (worst − best) [CI]", "ratio (min / max) [CI]", "worst group", "permutation p",
+                  "adjusted p"], rows, name=f"gaps_{_slug(attribute)}", caption=f"Disparities across {attribute}")
 
 
-def attribute_blocks(fairness: Mapping[str, Any], attribute: str) -> list[Block]:
+def attribute_blocks(fairness: Mapping[str, Any], attribute: str, tests: Mapping[tuple[str, str], Mapping[str, Any]]
+                     ) -> list[Block]:
     """Heading, forest plot, per-task tables and disparity table of one attribute."""
     disparity = fairness.get("disparity", {}).get(attribute, {})
     by_group = fairness["by_group"][attribute]
     compared, excluded = disparity.get("groups_compared"), disparity.get("groups_excluded")
     judged = [g for g, e in by_group.items() if group_status(e) == "judged"]
-    note = (f"Gaps compare {', '.join(compared)}" if compared else f"{len(judged)} of {len(by_group)} groups are large enough "
-            "to judge") + (f"; excluded: {', '.join(excluded)}" if excluded else "") + "."
-    metrics = [m for m in primary_metrics() if m in fairness.get("overall", {})]
-    return [Heading(4, f"{attribute}"), Paragraph(note),
-            Figure(f"forest_{_slug(attribute)}.png", f"Per-{attribute} {', '.join(metrics)} with "
+    note = (f"Gaps compare {', '.join(map(escape, compared))}" if compared else f"{len(judged)} of {len(by_group)} groups "
+            "are large enough to judge") + (f"; excluded: {', '.join(map(escape, excluded))}" if excluded else "") + "."
+    metrics = headline(fairness)
+    return [Heading(4, escape(attribute)), Paragraph(note),
+            Figure(f"forest_{_slug(attribute)}.png", f"Per-{escape(attribute)} {', '.join(metrics)} with "
                    f"{(fairness.get('settings') or {}).get('ci', 'bootstrap')} intervals; hollow grey: too few to judge; "
                    "dashed red: overall",
                    figs.forest_plot(fairness, attribute, metrics)),
-            *group_tables(fairness, attribute), Paragraph(f"Disparities across {attribute}:"),
-            disparity_table(fairness, attribute)]
+            *group_tables(fairness, attribute), Paragraph(f"Disparities across {escape(attribute)}:"),
+            disparity_table(fairness, attribute, tests)]
 
 
 def prediction_figures(run: RunFiles) -> list[Block]:
     """Figures read from the predictions table and confusion counts."""
     table, fairness, blocks = run.predictions, run.report_fairness(), []
-    by = "race" if "race" in table else next((c for c in ("gender", "age_bin") if c in table), None)
+    unitary = [a for a in fairness.get("by_group", {}) if INTERSECTION not in a and a in table]
+    by = unitary[0] if unitary else None
     if by and {"age_true", "age_pred"} <= set(table.columns):
-        blocks.append(Figure(f"age_error_by_{by}.png", f"Signed age error against true age, per {by} ({run.split})",
+        blocks.append(Figure(f"age_error_by_{by}.png", f"Signed age error against true age, per {escape(by)} ({run.split})",
                              figs.signed_age_error(table, by)))
-    tasks = [t for t in ("gender", "race", "emotion") if f"{t}_pred" in table and f"{t}_prob" in table]
+    tasks = [c[: -len("_pred")] for c in table.columns if c.endswith("_pred") and c != "age_pred"
+             and f"{c[: -len('_pred')]}_prob" in table and f"{c[: -len('_pred')]}_true" in table]
     for task in tasks:
-        other = "race" if task != "race" else "gender"
-        image = figs.confusion_per_group(fairness, other, task) if other in fairness.get("by_group", {}) else None
+        other = next((a for a in unitary if a != task), None)
+        image = figs.confusion_per_group(fairness, other, task) if other else None
         if image:
             blocks.append(Figure(f"confusion_{task}_by_{other}.png", f"{task} confusion matrices per {other}", image))
         if by:
@@ -110,30 +128,49 @@ def prediction_figures(run: RunFiles) -> list[Block]:
     return blocks
 
 
-def quantitative_section(run: RunFiles) -> list[Block]:
+def tests_section(families: Mapping[str, Any], tests: list[Mapping[str, Any]], n_perm: Mapping[str, Any] | None = None
+                  ) -> list[Block]:
+    """The family table: every test the report judges by, with raw and adjusted p-values."""
+    rows = [[f"`{t['id']}`", t["family"], escape(t.get("attribute") or "–"), f"`{t['metric']}`",
+             number(t.get("value"), str(t["metric"])),
+             number(t.get("p_value"), "p"), number(t.get("p_adjusted"), "p"),
+             {True: "yes", False: "no"}.get(t.get("beyond_chance"), "undefined")] for t in tests]
+    blocks: list[Block] = [Heading(3, "Tests and their families"), Bullets(family_lines(families, tests, n_perm) or ["no test"])]
+    if rows:
+        blocks.append(Table(["test", "family", "attribute", "metric", "value", "p", "adjusted p", "beyond chance"], rows,
+                            name="tests", caption="Every test judged, raw and adjusted p"))
+    return blocks
+
+
+def quantitative_section(run: RunFiles, families: Mapping[str, Any], tests: list[Mapping[str, Any]]) -> list[Block]:
     """The whole "Quantitative analyses" section of the model card."""
     fairness = run.report_fairness()
-    attributes = list(fairness.get("by_group", {}))
+    by_test = {(str(t.get("attribute")), str(t["metric"])): t for t in tests if t.get("family") == "gaps"}
     settings = fairness.get("settings") or {}
+    n_perm = {"gaps": settings.get("n_perm_used", settings.get("n_perm"))}
+    attributes = list(fairness.get("by_group", {}))
     blocks: list[Block] = [
         Heading(2, "Quantitative analyses"),
-        Paragraph(f"Reported on the **{run.split}** split (n = {fairness.get('n', '?')}); the model and any threshold were "
-                  f"chosen on **{run.select_split}**, shown beside it. Every value has its {settings.get('ci', 'unknown')} "
+        Paragraph(f"Reported on the **{run.split}** split (n = {fairness.get('n', '?')})"
+                  + ("" if run.is_audit else f"; the model and any threshold were chosen on **{run.select_split}**, shown beside it")
+                  + f". Every value has its {settings.get('ci', 'unknown')} "
                   f"bootstrap interval ({settings.get('n_boot', 'unknown')} resamples) in brackets; groups with fewer than "
                   f"{settings.get('min_group_size', 'unknown')} samples are marked *too few to judge* and empty groups *empty*."),
         Heading(3, "Overall"), overall_table(run),
-        Heading(3, "Unitary groups"),
     ]
+    if not attributes:
+        return blocks + [Paragraph(NO_ATTRIBUTE), *tests_section(families, tests, n_perm)]
+    blocks.append(Heading(3, "Unitary groups"))
     for attribute in [a for a in attributes if INTERSECTION not in a]:
-        blocks += attribute_blocks(fairness, attribute)
+        blocks += attribute_blocks(fairness, attribute, by_test)
     intersections = [a for a in attributes if INTERSECTION in a]
     if intersections:
         blocks.append(Heading(3, "Intersectional groups"))
         for attribute in intersections:
-            blocks += attribute_blocks(fairness, attribute)
-    metrics = group_metrics(fairness.get("overall", {}))
-    blocks += [Heading(3, "Gaps at a glance"),
-               Figure("gap_heatmap.png", "Gap (worst − best group) per attribute and metric",
-                      figs.gap_heatmap(fairness, attributes, metrics)),
-               Heading(3, "Errors, confusions and calibration per group"), *prediction_figures(run)]
-    return blocks
+            blocks += attribute_blocks(fairness, attribute, by_test)
+    blocks += tests_section(families, tests, n_perm)
+    heatmap = figs.gap_heatmap(fairness, attributes, group_metrics(fairness.get("overall", {})))
+    if heatmap is not None:
+        blocks += [Heading(3, "Gaps at a glance"),
+                   Figure("gap_heatmap.png", "Gap (worst − best group) per attribute and metric", heatmap)]
+    return blocks + [Heading(3, "Errors, confusions and calibration per group"), *prediction_figures(run)]

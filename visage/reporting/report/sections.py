@@ -6,17 +6,18 @@ standing text of visage's scope, which a researcher edits in the final write-up.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from visage.core.metric_specs import METRICS, group_metrics
-from visage.reporting.report_document import Block, Bullets, Heading, Paragraph, Table
-from visage.reporting.report_format import NOT_COMPUTED, number
-from visage.reporting.report_load import RunFiles
+from visage.core.names import INTERSECTION
+from visage.reporting.markdown import escape
+from visage.reporting.report.document import Block, Bullets, Code, Heading, Paragraph, Table
+from visage.reporting.report.format import NOT_COMPUTED, number
+from visage.reporting.report.load import RunFiles
 
-SECTIONS = ("Model details", "Intended use", "Factors", "Metrics", "Evaluation data", "Training data",
+SECTIONS = ("Summary", "Model details", "Intended use", "Factors", "Metrics", "Evaluation data", "Training data",
             "Quantitative analyses", "Findings", "Bias, risks, and limitations", "Ethical considerations",
             "Caveats and recommendations", "Provenance")
 
@@ -46,9 +47,24 @@ def model_details(run: RunFiles) -> list[Block]:
         f"**Sampler**: `{_target(c.get('sampler'))}`"
         + (f", mode `{sampler.get('mode')}`, {sampler.get('samples_drawn')} samples drawn per epoch" if sampler else "") + ".",
         "**Overrides of this run**: " + (" ".join(f"`{o}`" for o in run.overrides) if run.overrides else "none (defaults)") + ".",
-        f"**Model type**: a face-attribute model from visage (`python -m visage.train`); run directory `{run.run_dir}`.",
+        f"**Model type**: a face-attribute model from visage (`python -m visage.train`); run **{escape(run.name)}**.",
     ]
     return [Heading(2, "Model details"), Bullets(items)]
+
+
+NOT_SUPPLIED = ("**Not supplied.** This is an audit of a predictions file alone: no training run stands behind it, "
+                "and no model description was given (pass `about=<markdown file>`). Nothing about the model is assumed.")
+
+
+def audit_details(run: RunFiles) -> list[Block]:
+    """Model details of an audit: the `about=` file's text as supplied, else marked as not supplied."""
+    tasks = sorted({c[: -len("_pred")] for c in run.predictions.columns if c.endswith("_pred")})
+    blocks: list[Block] = [Heading(2, "Model details"),
+                           Paragraph(f"Audit of the predictions file **{escape(run.name)}** ({len(run.predictions)} rows; "
+                                     f"tasks predicted: {', '.join(f'`{t}`' for t in tasks) or 'none'}).")]
+    if not run.about:
+        return blocks + [Paragraph(NOT_SUPPLIED)]
+    return blocks + [Paragraph("As supplied with `about=` (not checked by visage):"), Code(run.about)]
 
 
 def intended_use(run: RunFiles) -> list[Block]:
@@ -71,17 +87,21 @@ def factors(run: RunFiles) -> list[Block]:
     data = run.config.get("data") or {}
     harmonise = data.get("harmonize_to")
     bins = (run.config.get("evaluation") or {}).get("age_bins")
-    items = [f"**{task}**: {', '.join(names)}" for task, names in classes.items()]
+    items = [f"**{escape(task)}**: {', '.join(map(escape, names))}" for task, names in classes.items()]
+    if not classes:
+        items = [f"**{escape(a)}**: {', '.join(map(escape, groups))}" for a, groups in fairness.get("by_group", {}).items()
+                 if INTERSECTION not in a]
     if bins:
         items.append(f"**age_bin**: bins starting at {', '.join(str(b) for b in bins)} years")
     return [Heading(2, "Factors"),
             Paragraph("Groups evaluated (`evaluation.fairness.attributes`): "
-                      + ", ".join(f"`{a}`" for a in fairness.get("by_group", {})) + ". Unitary groups show who the model "
+                      + (", ".join(f"`{a}`" for a in fairness.get("by_group", {})) or "none: the data has no sensitive attribute "
+                         "column, so no group is compared") + ". Unitary groups show who the model "
                       "fails; intersections show failures that averages over one attribute hide (a gap for older faces of one "
                       "race can vanish in both the race and the age tables)."),
             Paragraph("Race and gender are **labels annotated by others** (dataset creators or annotators), not the "
                       "identities of the people pictured; the label taxonomy is the dataset's own:"),
-            Bullets(items),
+            Bullets(items or ["none"]),
             Paragraph(f"Label harmonisation: {'folded into ' + harmonise + ' classes (see the data card)' if harmonise else 'none'}. "
                       f"Dataset labels: {_text(data.get('card') or {}, 'labels')}.")]
 
@@ -130,7 +150,7 @@ def datacard_summary(card: Path | None) -> list[str]:
 
 def evaluation_data(run: RunFiles, card: Path | None, out_dir: Path) -> list[Block]:
     """The evaluation split(s), the dataset and a summary of its card."""
-    link = f"[{card.name}]({os.path.relpath(card, out_dir)})" if card else \
+    link = f"`datacards/{card.name}`" if card else \
         f"none found (write one with `python -m visage.datacard data={run.dataset}`)"
     n = {s: (f or {}).get("n", NOT_COMPUTED) for s, f in run.fairness.items()}
     changed = [o for o in run.overrides if o.startswith(("data.", "data="))]
@@ -163,10 +183,10 @@ def training_data(run: RunFiles) -> list[Block]:
                                      "training saw (samples drawn × loss weight):")]
     if not distribution:
         return blocks + [Paragraph(f"Training distribution: {NOT_COMPUTED} (no training_distribution.json).")]
-    rows = [[attribute, group, str(v.get("available", "")), number(v.get("data_share"), "share"),
+    rows = [[escape(attribute), escape(group), str(v.get("available", "")), number(v.get("data_share"), "share"),
              number(v.get("trained_share"), "share")]
-            for attribute in ("race", "gender", "age_bin")
-            for group, v in sorted((distribution.get(attribute) or {}).items(), key=lambda item: _order(attribute, item[0]))]
+            for attribute, groups in distribution.items() if isinstance(groups, dict)
+            for group, v in sorted(groups.items(), key=lambda item: _order(attribute, item[0])) if isinstance(v, dict)]
     return blocks + [Table(["attribute", "group", "training samples", "share of data", "share seen in training"], rows)]
 
 
@@ -202,5 +222,5 @@ def caveats(run: RunFiles, findings: list[dict[str, Any]]) -> list[Block]:
     return [Heading(2, "Caveats and recommendations"), Bullets(items),
             Paragraph("**Recommendations**: report per-group errors with intervals beside every overall number; collect or "
                       "weight data for the worst groups named in the Findings and check the change with a paired "
-                      "comparison (`python -m visage.report sweep=<dir>`); do not use the race or gender outputs to make "
+                      "comparison (`python -m visage.report sweep_dir=<dir>`); do not use the race or gender outputs to make "
                       f"decisions about people. {len(findings)} findings above are traceable to `report.json`.")]

@@ -1,6 +1,6 @@
 """The seed part of a sweep report: training noise (spread across seeds) beside sampling noise (bootstrap).
 
-Read from the sweep's `summary_by_config.csv` (written by `visage.reporting.seed_summary` when the sweep
+Read from the sweep's `summary_by_config.csv` (written by `visage.reporting.summaries.seeds` when the sweep
 ends, or by `python -m visage.summarize`). Shown only where some configuration ran with two seeds or more.
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from visage.reporting.report_document import Block, Heading, Paragraph, Table
-from visage.reporting.report_format import number
+from visage.reporting.report.document import Block, Heading, Paragraph, Table
+from visage.reporting.report.format import number
 
 BY_CONFIG_FILE = "summary_by_config.csv"
 
@@ -73,4 +73,5 @@ def seed_blocks(record: Mapping[str, Any] | None) -> list[Block]:
                       "mean width of the jobs' own bootstrap intervals (sampling noise of the evaluation set). A "
                       "difference between configurations smaller than the seed spread is training noise, not a finding."),
             Table(["configuration", "seeds", f"{metric} mean ± SD [CI]", "bootstrap CI width",
-                   f"{attribute} gap mean ± SD [CI]", "bootstrap CI width"], rows)]
+                   f"{attribute} gap mean ± SD [CI]", "bootstrap CI width"], rows,
+                  name="seeds", caption="Seed spread beside sampling noise")]

@@ -13,7 +13,6 @@ both validation means (overall `metric` and the `pareto_attribute` gap). Reads o
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,14 +20,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 from scipy import stats
 
-from visage.core.metric_specs import primary_metrics
 from visage.core.names import GROUP_COLUMNS
-from visage.core.run_files import FAILURE_FILE, METRICS_FILE, fairness_path
+from visage.core.run_files import METRICS_FILE
+from visage.core.saved_run import read_json
 from visage.reporting.markdown import markdown_table
-from visage.reporting.sweep_summary import job_dirs, pareto_front
+from visage.reporting.summaries.jobs import Job, headline_metrics, job_numbers, sweep_jobs
+from visage.reporting.summaries.sweep import pareto_front
 
 SUMMARY_BY_CONFIG = "summary_by_config"
 CONFIDENCE = 0.95
@@ -43,31 +42,22 @@ def split_seed(overrides: Sequence[str]) -> tuple[str, str]:
     return config, (seed[-1] if seed else "")
 
 
-def job_values(job: Path, splits: Sequence[str]) -> dict[str, float | str | None]:
+def job_values(job: Job, splits: Sequence[str]) -> dict[str, float | str | None]:
     """Return one finished job's numbers: overall metrics, and per attribute every worst-group value and gap.
 
     Columns are `<split>_<metric>` (overall), `<split>_<attr>_worst_<metric>` (the worst group's value),
     `<split>_<attr>_worst_<metric>_group` (its name) and `<split>_<attr>_<metric>_gap`.
     """
-    metrics = json.loads((job / METRICS_FILE).read_text())
-    values: dict[str, float | str | None] = {"objective": metrics.get("objective")}
+    numbers = job_numbers(job, splits, attributes=None)
+    values: dict[str, float | str | None] = {"objective": numbers["objective"]}
     for split in splits:
-        for name, value in metrics.get(split, {}).items():
-            if name != "n" and isinstance(value, (int, float)):
-                values[f"{split}_{name}"] = value
-        path = fairness_path(job, split)
-        if not path.is_file():
-            continue
-        fairness = json.loads(path.read_text())
-        for attribute, disparity in fairness.get("disparity", {}).items():
-            groups = fairness.get("by_group", {}).get(attribute, {})
-            for metric, worst in (disparity.get("worst_group") or {}).items():
-                value = groups.get(worst, {}).get(metric) if worst is not None else None
-                values[f"{split}_{attribute}_worst_{metric}"] = value
-                values[f"{split}_{attribute}_worst_{metric}_group"] = worst
-            for key, value in disparity.items():
-                if key.endswith("_gap") and (value is None or isinstance(value, (int, float))):
-                    values[f"{split}_{attribute}_{key}"] = value
+        values.update({f"{split}_{name}": v for name, v in numbers[split]["overall"].items()
+                       if isinstance(v, (int, float)) and not isinstance(v, bool)})
+        for attribute, gaps in numbers[split]["gaps"].items():
+            for metric, g in gaps.items():
+                values[f"{split}_{attribute}_worst_{metric}"] = g["worst_value"]
+                values[f"{split}_{attribute}_worst_{metric}_group"] = g["worst"]
+                values[f"{split}_{attribute}_{metric}_gap"] = g["gap"]
     return values
 
 
@@ -125,16 +115,13 @@ def summarize_by_config(sweep_dir: str | Path, *, split: str = "val", report_spl
     """
     sweep_dir = Path(sweep_dir)
     splits = [split] + ([report_split] if report_split and report_split != split else [])
-    jobs = []
-    for job in job_dirs(sweep_dir):
-        config, seed = split_seed(yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text()) or [])
-        entry: dict[str, Any] = {"job": job.name, "config": config, "seed": seed}
-        if (job / FAILURE_FILE).is_file():
-            entry["status"] = "failed"
-        elif not (job / METRICS_FILE).is_file():
-            entry["status"] = "missing"
-        else:
-            entry.update({"status": "ok", **job_values(job, splits)})
+    jobs, headline = [], {}
+    for job in sweep_jobs(sweep_dir):
+        config, seed = split_seed(job.overrides)
+        entry: dict[str, Any] = {"job": job.name, "config": config, "seed": seed, "status": job.status}
+        if job.status == "ok":
+            entry.update(job_values(job, splits))
+            headline.update(dict.fromkeys(headline_metrics(read_json(job.job_dir / METRICS_FILE) or {})))
         jobs.append(entry)
     frame = pd.DataFrame(jobs, columns=None if jobs else ["job", "config", "seed", "status"])
     rows = [_config_row(config, group) for config, group in frame.groupby("config", sort=False)]
@@ -144,7 +131,7 @@ def summarize_by_config(sweep_dir: str | Path, *, split: str = "val", report_spl
         table["pareto"] = pareto_front(table[error].astype(float).to_numpy(), table[gap].astype(float).to_numpy())
     table.to_csv(sweep_dir / f"{SUMMARY_BY_CONFIG}.csv", index=False)
     (sweep_dir / f"{SUMMARY_BY_CONFIG}.md").write_text(
-        _markdown(sweep_dir, table, splits, metric, pareto_attribute, attributes))
+        _markdown(sweep_dir, table, splits, list(headline), metric, pareto_attribute, attributes))
     return table
 
 
@@ -164,13 +151,14 @@ def _varying(configs: pd.Series) -> pd.Series:
     return pd.Series([" ".join(t for t in ts if t not in common) or "(defaults)" for ts in tokens], index=configs.index)
 
 
-def _markdown(sweep_dir: Path, table: pd.DataFrame, splits: Sequence[str], metric: str, pareto_attribute: str,
+def _markdown(sweep_dir: Path, table: pd.DataFrame, splits: Sequence[str], headline: Sequence[str], metric: str,
+              pareto_attribute: str,
               attributes: Sequence[str]) -> str:
     """Return the Markdown summary: headline metrics and `metric`'s worst groups and gaps, mean ± SD [interval]."""
     shown = pd.DataFrame({"config": _varying(table.get("config", pd.Series(dtype=str))),
                           "n_seeds": table.get("n_seeds", pd.Series(dtype=int))})
     for split in splits:
-        for name in primary_metrics():
+        for name in headline:
             shown[f"{split}_{name}"] = _mean_sd(table, f"{split}_{name}")
         for attribute in attributes:
             worst = f"{split}_{attribute}_worst_{metric}"

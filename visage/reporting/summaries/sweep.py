@@ -9,65 +9,42 @@ only the jobs' JSON files.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from visage.core.metric_specs import primary_metrics
 from visage.core.names import GROUP_COLUMNS
-from visage.core.run_files import FAILURE_FILE
 from visage.reporting.markdown import markdown_table
-
-OVERALL = tuple(primary_metrics())
-
-
-def job_dirs(sweep_dir: Path) -> list[Path]:
-    """Return the job directories of a sweep (those with `.hydra/overrides.yaml`), in job order."""
-    jobs = [p.parent.parent for p in sweep_dir.glob("**/.hydra/overrides.yaml")]
-    return sorted(jobs, key=lambda p: (len(p.parts), int(p.name) if p.name.isdigit() else 0, str(p)))
+from visage.reporting.summaries.jobs import Job, job_numbers, sweep_jobs
 
 
-def _attribute_columns(fairness: dict[str, Any], attributes: Sequence[str], metric: str, prefix: str) -> dict[str, Any]:
-    """Return worst group, its value, gap, gap CI and gap p-value per attribute of one fairness result."""
-    row: dict[str, Any] = {}
-    for attribute in attributes:
-        disparity = fairness["disparity"].get(attribute, {})
-        low, high = disparity.get("ci", {}).get(f"{metric}_gap", [None, None])
-        worst = disparity.get("worst_group", {}).get(metric)
-        row[f"{prefix}{attribute}_worst"] = worst
-        row[f"{prefix}{attribute}_worst_{metric}"] = fairness["by_group"][attribute][worst][metric] if worst else None
-        row[f"{prefix}{attribute}_{metric}_gap"] = disparity.get(f"{metric}_gap")
-        row[f"{prefix}{attribute}_{metric}_gap_ci"] = f"[{low:.2f}, {high:.2f}]" if low is not None else None
-        row[f"{prefix}{attribute}_{metric}_gap_p"] = disparity.get("p_value", {}).get(f"{metric}_gap")
-    return row
+def _interval(bounds: Sequence[float | None] | None) -> str | None:
+    return f"[{bounds[0]:.2f}, {bounds[1]:.2f}]" if bounds and all(b is not None for b in bounds) else None
 
 
-def job_row(job: Path, split: str, attributes: Sequence[str], metric: str, report_split: str | None = "test"
+def job_row(job: Job, split: str, attributes: Sequence[str], metric: str, report_split: str | None = "test"
             ) -> dict[str, Any]:
-    """Return the summary row of one job directory: selection-split columns, then report-split ones."""
-    overrides = yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text()) or []
-    row: dict[str, Any] = {"job": job.name, "overrides": " ".join(overrides)}
-    metrics_file, failure_file = job / "metrics.json", job / FAILURE_FILE
-    if failure_file.is_file():
-        failure = json.loads(failure_file.read_text())
-        return {**row, "status": "failed", "error": f"{failure['type']}: {failure['message']}"}
-    if not metrics_file.is_file():
-        return {**row, "status": "missing", "error": "no metrics.json (still running, or killed)"}
-    metrics = json.loads(metrics_file.read_text())
-    row.update({"status": "ok", "error": "", "objective": metrics.get("objective")})
+    """Return the summary row of one job: selection-split columns, then report-split ones (prefixed `<split>_`)."""
+    row: dict[str, Any] = {"job": job.name, "overrides": " ".join(job.overrides), "status": job.status, "error": job.error}
+    if job.status != "ok":
+        return row
     splits = [split] + ([report_split] if report_split and report_split != split else [])
+    numbers = job_numbers(job, splits, attributes, [metric])
+    row["objective"] = numbers["objective"]
     for s in splits:
-        row.update({f"{s}_{m}": metrics.get(s, {}).get(m) for m in OVERALL})
+        row.update({f"{s}_{m}": numbers[s]["overall"].get(m) for m in numbers["headline"]})
     for s in splits:
-        fairness_file = job / "fairness" / f"{s}.json"
-        if fairness_file.is_file():
-            prefix = "" if s == split else f"{s}_"
-            row.update(_attribute_columns(json.loads(fairness_file.read_text()), attributes, metric, prefix))
+        if not numbers[s]["fairness"]:
+            continue
+        prefix = "" if s == split else f"{s}_"
+        for attribute, gaps in numbers[s]["gaps"].items():
+            g = gaps[metric]
+            row.update({f"{prefix}{attribute}_worst": g["worst"], f"{prefix}{attribute}_worst_{metric}": g["worst_value"],
+                        f"{prefix}{attribute}_{metric}_gap": g["gap"], f"{prefix}{attribute}_{metric}_gap_ci": _interval(g["gap_ci"]),
+                        f"{prefix}{attribute}_{metric}_gap_p": g["gap_p"]})
     return row
 
 
@@ -96,7 +73,7 @@ def summarize_sweep(sweep_dir: str | Path, split: str = "val", attributes: Seque
         report_split: shown beside (`<split>_` columns), never used to choose; None for none.
     """
     sweep_dir = Path(sweep_dir)
-    rows = [job_row(job, split, attributes, metric, report_split) for job in job_dirs(sweep_dir)]
+    rows = [job_row(job, split, attributes, metric, report_split) for job in sweep_jobs(sweep_dir)]
     table = pd.DataFrame(rows)
     if table.empty:
         table = pd.DataFrame(columns=["job", "overrides", "status", "error"])

@@ -1,0 +1,1 @@
+"""Data cards after *Datasheets for Datasets*, computed from a labels table."""
