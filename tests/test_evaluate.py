@@ -68,3 +68,75 @@ def test_audit_needs_run_or_predictions(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "error: give run=<run dir> or predictions=<file.csv|file.parquet> out=<file.json>"]
+
+
+@pytest.fixture(scope="module")
+def emotion_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny FER2013 emotion run (48 px gray faces, 7 emotions, no group labels)."""
+    import warnings
+
+    import yaml
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf, open_dict
+
+    from tests.fake_datasets import make_fer2013
+    from visage.runner.cli import CONFIG_DIR
+    from visage.train import train
+
+    root = tmp_path_factory.mktemp("emotion")
+    make_fer2013(root / "fer2013.csv")
+    overrides = ["trainer=smoke", "logger=none", "datamodule.batch_size=8", "experiment=fer2013_emotion", "data=fer2013",
+                 f"data.path={root / 'fer2013.csv'}", "data.image_size=32", f"paths.experiments_dir={root / 'exp'}"]
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=overrides)
+    GlobalHydra.instance().clear()
+    run_dir = root / "run"
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(run_dir)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train(cfg)
+    (run_dir / ".hydra").mkdir(exist_ok=True)
+    OmegaConf.save(cfg, run_dir / ".hydra" / "config.yaml")
+    (run_dir / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    return run_dir
+
+
+@pytest.mark.slow  # a training run and a command that predicts: ~17 s on 2 cores
+def test_an_emotion_run_is_audited_by_group_on_utkface_faces(emotion_run: Path, tmp_path: Path) -> None:
+    from tests.fake_datasets import make_utkface
+
+    make_utkface(tmp_path / "utk", ages=(3, 15, 25, 35, 45, 60, 75))
+    done = run_cli("visage.evaluate", f"run={emotion_run}", "data=utkface", f"data.root={tmp_path / 'utk'}",
+                   "splits=[train]", "evaluation.fairness.n_boot=20", "evaluation.fairness.n_perm=50",
+                   "evaluation.fairness.min_group_size=2", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads((emotion_run / "fairness" / "utkface-train.json").read_text())
+    table = pd.read_parquet(emotion_run / "predictions" / "utkface-train.parquet")
+    assert result["tasks"] == {"emotion": "predicted"} and "emotion_true" not in table
+    assert result["settings"]["attributes"] == ["race", "gender", "age_bin", "race*gender", "race*age_bin"]
+    shares = pd.crosstab(table["race"], table["emotion_pred"], normalize="index")
+    for race, row in shares.iterrows():
+        for emotion, share in row.items():
+            assert result["by_group"]["race"][race][f"emotion_selection_rate_{emotion}"] == pytest.approx(share)
+    assert set(result["disparity"]["gender"]["p_value"]) == {"emotion_prediction_tvd"}
+    tvd = 0.5 * (shares.loc["White"] - shares.loc["Black"]).abs().sum()
+    assert result["disparity"]["race"]["emotion_prediction_tvd"] >= tvd - 1e-12
+
+
+def test_faces_are_shown_as_the_runs_training_faces_were() -> None:
+    import cv2
+    import numpy as np
+    import torch
+
+    from visage.runner.scoring import AsTrained
+
+    rgb = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    view = AsTrained.__new__(AsTrained)
+    view.look, view.image_size = {"color": "gray", "side": 48}, 32
+    seen = view.as_trained(torch.from_numpy(rgb.transpose(2, 0, 1).copy())).numpy()
+    gray = cv2.resize(cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (48, 48), interpolation=cv2.INTER_AREA), (32, 32))
+    assert seen.shape == (3, 32, 32) and (seen[0] == seen[1]).all() and (seen[1] == seen[2]).all()
+    assert np.abs(seen[0].astype(int) - gray.astype(int)).max() <= 1
