@@ -22,6 +22,7 @@ def test_specs_are_found_for_any_task_and_say_unit_and_format() -> None:
     assert spec("emotion_acc").task == "emotion" and spec("skin_tone_macro_f1").task == "skin_tone"
     assert gap_spec("age_cs5_gap") == (cs5, "gap") and gap_spec("skin_tone_acc_ratio")[1] == "ratio"
     assert gap_spec("emotion_prediction_tvd")[0].kind == "prediction_tvd"
+    assert gap_spec("gender_demographic_parity_ratio") == (spec_of("gender_selection_rate"), "ratio")
     assert format_value("age_cs5", 0.4567) == "45.7%" and format_value("age_mae", 3.14159) == "3.14"
     assert format_value("age_mae_gap", None) == "n/a"
     with pytest.raises(KeyError, match="unknown metric 'age_acc'"):
@@ -30,6 +31,10 @@ def test_specs_are_found_for_any_task_and_say_unit_and_format() -> None:
     assert names == ["age_mae", "age_median_ae", "age_bias", "age_cs5", "emotion_selection_rate", "emotion_prediction_tvd"]
     assert primary_metrics({"age": "regression", "emotion": "classification"}) == ["age_mae", "emotion_acc"]
     assert group_metrics(["emotion_ece", "n", "age_cs5", "ci", "emotion_selection_rate_Angry"]) == ["age_cs5", "emotion_ece"]
+
+
+def spec_of(name: str):
+    return next(s for s in metrics_for({"gender": "classification"}) if s.name == name)
 
 
 def test_tasks_are_what_the_columns_label() -> None:

@@ -202,7 +202,7 @@ KINDS: tuple[MetricKind, ...] = (
                statistics=lambda d: {"signed_err": _error(d)},
                from_sums=lambda col, d, c: _divide(col("signed_err"), col("n")),
                reference=lambda d, rows, c: float(np.mean(_error(d)[rows])), tested=True),
-    MetricKind("cs5", f"cumulative score: share with |error| <= {CS_YEARS:g} years", ("regression",), "higher", True,
+    MetricKind("cs5", f"cumulative score: share with absolute error <= {CS_YEARS:g} years", ("regression",), "higher", True,
                "share", ".1%",
                statistics=lambda d: {"within_cs": (np.abs(_error(d)) <= CS_YEARS).astype(np.float64)},
                from_sums=lambda col, d, c: _divide(col("within_cs"), col("n")),
@@ -366,11 +366,24 @@ def primary_metrics(tasks: Iterable[str] | Mapping[str, str] = (AGE, "gender", "
     return [f"{task}_{HEADLINE[kind]}" for task, kind in kinds.items()]
 
 
+# fairlearn's parity disparities of a classifier's positive label: the per-class rate each compares, and how.
+PARITY_KEYS = {"demographic_parity_difference": ("selection_rate", "gap"),
+               "demographic_parity_ratio": ("selection_rate", "ratio"),
+               "equalized_odds_difference": ("tpr", "gap"),
+               "true_positive_rate_difference": ("tpr", "gap"),
+               "false_positive_rate_difference": ("fpr", "gap")}
+
+
 def gap_spec(key: str) -> tuple[MetricSpec, str]:
     """Return (spec, "gap" | "ratio") of a fairness-JSON disparity key such as `age_mae_gap` or `race_acc_ratio`.
 
-    A between-groups metric (`<task>_prediction_tvd`) is its own gap. KeyError if `key` is none of these.
+    A between-groups metric (`<task>_prediction_tvd`) is its own gap; a parity key
+    (`gender_demographic_parity_difference`) gives the per-class rate it compares. KeyError if `key` is none of these.
     """
+    for parity, (kind, what) in PARITY_KEYS.items():
+        if key.endswith(f"_{parity}") and len(key) > len(parity) + 1:
+            task = key[: -len(parity) - 1]
+            return _instance(task, next(k for k in KINDS if k.kind == kind and "classification" in k.task_kinds)), what
     for suffix, what in (("_gap", "gap"), ("_ratio", "ratio")):
         if key.endswith(suffix):
             found = parse(key[: -len(suffix)]) or parse(key[: -len(suffix)], "predicted")
@@ -380,6 +393,17 @@ def gap_spec(key: str) -> tuple[MetricSpec, str]:
     if found is not None and found[0].definition.between:
         return found[0], "gap"
     raise KeyError(f"'{key}' is not a disparity key (<metric>_gap or <metric>_ratio)")
+
+
+def table_markdown() -> str:
+    """Return the metric table as Markdown (kind, tasks, meaning, direction, unit, ratio, tested): docs list metrics from it."""
+    rows = ["| metric | task kinds | meaning | better | unit | ratio | gap tested |", "|---|---|---|---|---|---|---|"]
+    for k in KINDS:
+        name = f"`<task>_{k.kind}" + ("_<class>`" if k.per_class else "`")
+        title = k.title.replace("|", "\\|")
+        rows.append(f"| {name} | {', '.join(k.task_kinds)} | {title} | {k.direction} | {k.unit or 'score'} | "
+                    f"{'yes' if k.has_ratio else 'no'} | {'yes' if k.tested else 'no'} |")
+    return "\n".join(rows)
 
 
 def format_value(name: str, value: float | None) -> str:
