@@ -365,3 +365,17 @@ def _same(a, b, path: str = "") -> bool:
 def test_settings_are_validated_before_any_work(settings: FairnessSettings, message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("*", r"\*")):
         validate_settings(settings)
+
+
+def test_sensitive_attributes_of_the_data_are_the_default_and_may_be_named() -> None:
+    from visage.fairness.settings import default_attributes, settings_from_config, validate_evaluation
+
+    assert default_attributes(["race", "gender", "age_bin"]) == ["race", "gender", "age_bin", "race*gender", "race*age_bin"]
+    assert default_attributes([]) == []
+    evaluation = {"fairness": {"attributes": None, "n_boot": 10}}
+    assert settings_from_config(evaluation, sensitive=["site", "skin_tone"]).attributes == ["site", "skin_tone",
+                                                                                           "site*skin_tone"]
+    named = {"fairness": {"attributes": ["skin_tone", "race*skin_tone"]}}
+    validate_evaluation(named, sensitive=["race", "skin_tone"])
+    with pytest.raises(ConfigError, match="unknown fairness attribute 'skin_tone'"):
+        validate_evaluation(named)

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 def train(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fit, then predict and score val and test, writing the run files; return (metrics dict, objects dict)."""
-    validate_evaluation(cfg.evaluation)  # bad fairness settings fail here, before anything is built
+    validate_evaluation(cfg.evaluation, sensitive=cfg.data.get("sensitive_attributes"))  # bad settings fail before any build
     weights = builders.check_weights(cfg)  # pretrained weights neither cached nor reachable: one line, before any data
     preprocessing = builders.choose_image_size(cfg)  # the weights' input size unless the user set data.image_size
     if cfg.get("torch_threads"):

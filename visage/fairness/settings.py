@@ -148,9 +148,14 @@ def settings_from_config(evaluation: Mapping[str, Any], classes: Mapping[str, Se
     return dataclasses.replace(settings, categories={**categories, **dict(settings.categories)})
 
 
-def validate_evaluation(evaluation: Mapping[str, Any], classes: Mapping[str, Sequence[str]] | None = None) -> None:
+def validate_evaluation(evaluation: Mapping[str, Any], classes: Mapping[str, Sequence[str]] | None = None,
+                        sensitive: Sequence[str] | None = None) -> None:
     """Raise ConfigError (one line) if the `evaluation.fairness` settings of a run config are invalid.
 
     Called by `visage.train` before anything is built, so bad settings never cost a training run.
+    `sensitive` (the data config's `sensitive_attributes`) are columns an attribute may name besides
+    the contract's race, gender and age_bin (e.g. a table dataset's `skin_tone`).
     """
-    validate_settings(settings_from_config(evaluation, classes), classes=classes)
+    sensitive = None if sensitive is None else [str(s) for s in sensitive]
+    columns = list(dict.fromkeys([*GROUP_COLUMNS, *(sensitive or [])]))
+    validate_settings(settings_from_config(evaluation, classes, sensitive), columns=columns, classes=classes)
