@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.test_fairness import _same, one_class_groups_table, random_table
@@ -93,3 +94,22 @@ def test_fairlearn_backend_equals_the_vectorised_one_with_cs5_and_a_predicted_ta
     assert ours["disparity"]["race"]["age_cs5_gap"] is not None
     assert ours["by_group"]["race"]["A"]["emotion_selection_rate_Angry"] is not None
     assert _same(reference, ours)
+
+
+def test_experiment_logging_logs_the_metrics_of_the_runs_tasks() -> None:
+    from visage.runner.experiment_logging import flat_group_metrics, group_columns, group_rows, logged_metrics
+
+    rng = np.random.default_rng(1)
+    n = 200
+    emotion = rng.choice(["Angry", "Happy"], n)
+    table = pd.DataFrame({"race": rng.choice(["A", "B"], n), "emotion_true": emotion,
+                          "emotion_pred": np.where(rng.random(n) < 0.8, emotion, "Happy"),
+                          "emotion_prob": rng.uniform(0.5, 1, n)})
+    fairness = evaluate_predictions(table, "test", FairnessSettings(attributes=("race",), n_boot=5, n_perm=10))
+    assert logged_metrics(fairness) == ["emotion_acc", "emotion_macro_f1", "emotion_ece"]
+    flat = flat_group_metrics(fairness)
+    accuracy = (table["emotion_true"] == table["emotion_pred"]).groupby(table["race"]).mean()
+    assert flat["fairness/test/race/A/emotion_acc"] == pytest.approx(accuracy["A"])
+    assert flat["fairness/test/race/emotion_acc_gap"] == pytest.approx(abs(accuracy["A"] - accuracy["B"]))
+    rows = group_rows(fairness)
+    assert len(rows) == 2 and len(rows[0]) == len(group_columns(logged_metrics(fairness)))
