@@ -15,8 +15,8 @@ from visage.core.errors import ConfigError, unknown_choice
 from visage.core.names import SPLITS
 from visage.data.base import FaceDataset
 from visage.data.sampling import Sampler, training_labels
-from visage.data.split_file import published_split
-from visage.data.splits import load_or_create_split, strata_of
+from visage.data.split_file import apply_split_file
+from visage.data.splits import load_or_create_split
 
 
 class AugmentedSubset(Dataset):
@@ -82,16 +82,13 @@ class FaceDataModule(LightningDataModule):
         self.num_workers = num_workers
         self.pin_memory = pin_memory
         self.augmentation = None if _is_identity(augmentation) else augmentation
-        strata = dataset.strata_columns()
-        self.split_file_counts: dict[str, Any] | None = None
         if split_file:
-            self.split_indices, self.split_file_counts = published_split(
-                dataset.labels, split_file, strata=strata_of(dataset.labels, strata), val_fraction=val_fraction,
-                test_fraction=test_fraction, seed=split_seed, identity_keys=dataset.identity_keys)
-            dataset.split_file_counts = self.split_file_counts
+            self.split_indices = apply_split_file(dataset, split_file, val_fraction=val_fraction,
+                                                  test_fraction=test_fraction, seed=split_seed)
         else:
             self.split_indices = load_or_create_split(dataset.labels, val_fraction, test_fraction, split_seed,
-                                                      split_dir, dataset.name, strata)
+                                                      split_dir, dataset.name, dataset.strata_columns())
+        self.split_file_counts: dict[str, Any] | None = dataset.split_file_counts if split_file else None
         self.sampler = sampler or Sampler()
         self.age_bins = list(age_bins)
         self.seed = split_seed

@@ -18,7 +18,8 @@ import pandas as pd
 
 from visage.core.errors import ConfigError
 from visage.core.names import SPLITS
-from visage.data.splits import stratified_split
+from visage.data.base import FaceDataset
+from visage.data.splits import strata_of, stratified_split
 
 KEY = "datamodule.split_file"
 COLUMNS = ("sample_id", "split")
@@ -127,3 +128,18 @@ def published_split(labels: pd.DataFrame, path: str | Path, *, strata: np.ndarra
               "file_rows_not_in_data": int((~listed).sum()), "val_drawn": val_drawn,
               "sizes": {split: len(indices[split]) for split in SPLITS}}
     return indices, counts
+
+
+def apply_split_file(dataset: FaceDataset, path: str | Path, *, val_fraction: float = 0.15, test_fraction: float = 0.15,
+                     seed: int = 42) -> dict[str, np.ndarray]:
+    """Return the split indices the file gives `dataset`'s samples, recording its counts on the dataset.
+
+    The counts become `dataset.split_file_counts` and the `split_file` entry of `dataset.describe()`, so
+    metrics.json (and a data card built from the dataset) carry them. Val, where the file has none, is
+    drawn from train stratified by the dataset's strata columns.
+    """
+    indices, counts = published_split(dataset.labels, path, strata=strata_of(dataset.labels, dataset.strata_columns()),
+                                      val_fraction=val_fraction, test_fraction=test_fraction, seed=seed,
+                                      identity_keys=dataset.identity_keys)
+    dataset.split_file_counts = counts
+    return indices

@@ -165,7 +165,8 @@ def load_or_create_split(labels: pd.DataFrame, val_fraction: float, test_fractio
             raise ConfigError(f"split file {path} does not match the dataset's samples; delete it to re-split")
         return {split: np.sort(position[saved.loc[saved["split"] == split, "sample_id"]].to_numpy())
                 for split in SPLITS}
-    if "split" in labels and labels["split"].isin(SPLITS).all():  # the dataset fixes every sample's split
+    if "split" in labels and labels["split"].isin(SPLITS).all() and set(labels["split"]) == set(SPLITS):
+        # the dataset fixes every sample's split (with train and test only, val is drawn from train below)
         indices = {split: np.flatnonzero((labels["split"] == split).to_numpy()) for split in SPLITS}
     else:
         fixed = (labels["split"] == "test").to_numpy() if "split" in labels else None
