@@ -15,6 +15,7 @@ from omegaconf import DictConfig
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from visage.core.age_bins import assign_age_bins
+from visage.core.names import GROUP_COLUMNS
 from visage.core.run_files import fairness_path, predictions_path, write_json, write_table
 from visage.data.base import FaceDataset
 from visage.data.datamodule import FaceDataModule
@@ -32,7 +33,7 @@ def fairness_settings(evaluation: DictConfig, classes: Mapping[str, Sequence[str
     intersection with each other) are studied.
     """
     settings = settings_from_config(evaluation, classes, sensitive)
-    validate_settings(settings, classes=classes)
+    validate_settings(settings, columns=[*GROUP_COLUMNS, *(sensitive or ())], classes=classes)  # the data's own columns too
     return settings
 
 
