@@ -76,3 +76,26 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path: Path) -> None
         lines = done.stderr.strip().splitlines()
         assert done.returncode == 2 and len(lines) == 1 and named in lines[0], (extra, done.stderr[-500:])
     assert not (tmp_path / "out").exists()
+
+
+def test_emotion_predictions_without_truth_are_reported_by_parity_and_an_emotion_run_without_groups_works(
+        tmp_path: Path) -> None:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    n, classes = 600, ["Angry", "Happy", "Sad", "Neutral"]
+    faces = pd.DataFrame({"sample_id": range(n), "race": rng.choice(["White", "Black"], n), "age_true": rng.uniform(10, 70, n)})
+    faces["age_pred"] = faces["age_true"] + rng.normal(0, 5, n)
+    faces["emotion_pred"] = np.where((faces["race"] == "Black") & (rng.random(n) < 0.3), "Angry", rng.choice(classes, n))
+    _, record = build_audit_report(write_table(faces, tmp_path / "faces.csv"), tmp_path / "a",
+                                   fairness={"n_boot": 20, "n_perm": 999, "attributes": ["race"]})
+    first = record["summary"][1]
+    assert "`emotion_prediction_tvd`" in first["text"] and "race" in first["text"]
+    shares = record["run"]["fairness"]["faces"]["by_group"]["race"]
+    assert shares["Black"]["emotion_selection_rate_Angry"] == pytest.approx(
+        float((faces.loc[faces["race"] == "Black", "emotion_pred"] == "Angry").mean()))
+    fer = pd.DataFrame({"sample_id": range(n), "emotion_true": rng.choice(classes, n)})
+    fer["emotion_pred"], fer["emotion_prob"] = rng.choice(classes, n), rng.uniform(0.3, 1, n)
+    blocks, record = build_audit_report(write_table(fer, tmp_path / "fer.csv"), tmp_path / "b", fairness={"n_boot": 10})
+    assert "no sensitive attribute" in to_markdown(blocks) and "`emotion_acc`" in to_markdown(blocks)

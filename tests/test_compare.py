@@ -106,3 +106,24 @@ def test_sweep_jobs_are_compared_with_a_baseline_job(two_runs: tuple[Path, Path]
     bad = run_cli("visage.compare", f"sweep_dir={sweep}", "baseline=7", cwd=tmp_path)
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == ["error: unknown baseline job '7'; available: 0, 1"]
+
+
+def test_paired_sign_flip_p_value_by_hand() -> None:
+    rng = np.random.default_rng(1)
+    n = 400
+    truth = pd.DataFrame({"sample_id": [f"s{i}" for i in range(n)], "race": rng.choice(["A", "B"], n),
+                          "age_true": rng.uniform(0, 80, n)})
+    a = truth.assign(age_pred=truth["age_true"] + rng.normal(0, 3, n))
+    b = truth.assign(age_pred=truth["age_true"] + rng.normal(0, 3.3, n))
+    settings = FairnessSettings(attributes=("race",), n_boot=20, seed=7, min_group_size=10, n_perm=300)
+    result = paired_differences(a, b, settings)
+    d = ((a["age_pred"] - a["age_true"]).abs() - (b["age_pred"] - b["age_true"]).abs()).to_numpy()
+    flips = np.random.default_rng(7).integers(0, 2, size=(300, n)).astype(float)
+    permuted = ((1 - 2 * flips) * d).mean(axis=1)   # swapping a and b of a sample flips the sign of its difference
+    expected = (1 + int((np.abs(permuted) >= abs(d.mean()) - 1e-9).sum())) / 301
+    assert result["overall"]["age_mae"]["p_value"] == pytest.approx(expected)
+    assert result["overall"]["age_median_ae"]["p_value"] is None   # medians: interval only
+    assert 0 < result["disparity"]["race"]["age_mae_gap"]["p_value"] <= 1
+    assert "not the variation of training seeds" in result["scope"]
+    same = paired_differences(a, a, settings)
+    assert same["overall"]["age_mae"]["p_value"] == 1.0

@@ -19,12 +19,13 @@ def _number(value: float | None) -> str:
 
 
 def paired_tests(result: Mapping[str, Any], correction: str, alpha: float) -> dict[str, Any]:
-    """Return `{"families": {"paired": ...}, "tests": [...]}` of every difference with a p-value, adjusted."""
+    """Return `{"families": {"paired": ...}, "tests": [...]}`: the overall and gap differences, adjusted as one family.
+
+    Per-group differences keep their raw p-value beside their interval (descriptive, not in the family).
+    """
     entries = [("overall", None, m, e) for m, e in result["overall"].items()]
     entries += [(attribute, None, key, e) for attribute, gaps in result["disparity"].items()
                 for key, e in gaps.items() if key != "groups_compared"]
-    entries += [(attribute, group, m, e) for attribute, groups in result["by_group"].items()
-                for group, values in groups.items() for m, e in values.items() if m != "n"]
     tests = [{"id": "/".join(str(x) for x in (a, g, m) if x is not None), "family": "paired", "attribute": a,
               "group": g, "metric": m, "value": e["difference"], "p_value": e.get("p_value")} for a, g, m, e in entries]
     for test, p in zip(tests, adjust([t["p_value"] for t in tests], correction)):
@@ -55,8 +56,9 @@ def paired_markdown(result: Mapping[str, Any], run: str, baseline: str) -> str:
              f"are paired bootstrap percentiles ({result['settings']['n_boot']} resamples, the same samples for both "
              f"runs); p is a paired sign-flip permutation test ({result.get('n_perm', 0)} swaps of a and b per sample). "
              f"Both cover {result.get('scope', 'the variation of the test samples, not of training seeds')}. "
-             f"The {family.get('size', 0)} p-values are one family, adjusted with `{family.get('correction', 'none')}`; "
-             f"**bold**: adjusted p < {family.get('alpha', 0.05)}.", "", "## Overall", ""]
+             f"The {family.get('size', 0)} p-values of the overall and gap differences are one family, adjusted with "
+             f"`{family.get('correction', 'none')}`; **bold**: adjusted p < {family.get('alpha', 0.05)}. Per-group "
+             "differences are descriptive (raw p only).", "", "## Overall", ""]
     lines += table_lines(["metric", *head], [[m, *cells(f"overall/{m}", e)] for m, e in result["overall"].items()]) + [""]
     lines += ["## Gaps (worst − best compared group)", ""]
     rows = [[escape(attribute), key, *cells(f"{attribute}/{key}", entry)] for attribute, gaps in result["disparity"].items()

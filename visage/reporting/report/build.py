@@ -117,7 +117,8 @@ def model_card(run: RunFiles, out_dir: Path, record: dict[str, Any], level_title
         blocks += [*sections.model_details(run), *sections.intended_use(run), *sections.factors(run),
                    *sections.metrics_section(run), *sections.evaluation_data(run, card, out_dir),
                    *sections.training_data(run)]
-    blocks += [*quantitative_section(run, record["families"], [t for t in record["tests"] if t["family"] == "gaps"]),
+    gaps = {"gaps": record["families"]["gaps"]}
+    blocks += [*quantitative_section(run, gaps, [t for t in record["tests"] if t["family"] == "gaps"]),
                *findings_blocks(findings), *sections.ethics(run), *sections.caveats(run, findings),
                *provenance_section(prov)]
     return blocks, prov

@@ -32,7 +32,8 @@ def gap_family(fairness: Mapping[str, Any], correction: str, alpha: float) -> di
 
 def paired_family(paired: Mapping[str, Mapping[str, Any]], correction: str, alpha: float) -> dict[str, Any]:
     """Return family `paired`: each job's overall and gap difference against the baseline (per-group ones are descriptive)."""
-    tests = [{"id": f"paired/{job}/{key}", "family": "paired", "attribute": result.get("attribute"), "metric": key,
+    tests = [{"id": f"paired/{job}/{key}", "family": "paired", "metric": key,
+              "attribute": result.get("attribute") if key.endswith("_gap") else None,
               "job": job, "value": d.get("difference"), "p_value": d.get("p_value")}
              for job, result in paired.items() for key, d in (result.get("differences") or {}).items() if "[" not in key]
     adjusted = adjust([t["p_value"] for t in tests], correction)

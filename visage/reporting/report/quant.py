@@ -53,7 +53,29 @@ def group_tables(fairness: Mapping[str, Any], attribute: str) -> list[Block]:
                  *[with_interval(entry, m) for m in columns]] for group, entry in by_group.items()]
         blocks.append(Table([escape(attribute), "n", "status", *[f"`{m}`" for m in columns]], rows,
                             name=f"groups_{_slug(attribute)}_{task}", caption=f"{task} per {attribute} group with intervals"))
+    for task, columns in predicted_shares(fairness).items():
+        rows = [[escape(group), str(entry.get("n", NOT_COMPUTED)), group_status(entry),
+                 *[with_interval(entry, c) for c in columns]] for group, entry in by_group.items()]
+        blocks.append(Table([escape(attribute), "n", "status", *[f"share predicted {escape(c.rsplit('_selection_rate_', 1)[1])}"
+                                                                  for c in columns]], rows,
+                            name=f"shares_{_slug(attribute)}_{task}", caption=f"Predicted {task} shares per {attribute} group"))
     return blocks
+
+
+def predicted_shares(fairness: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Return, per task the data has no truth for, its per-class prediction-share keys (`<task>_selection_rate_<class>`)."""
+    shares: dict[str, list[str]] = {}
+    for key in fairness.get("overall", {}):
+        if "_selection_rate_" in key:
+            shares.setdefault(key.split("_selection_rate_", 1)[0], []).append(key)
+    return shares
+
+
+PREDICTED = ("**{tasks}**: the data holds no truth for {it}, so it is scored by what the model predicts: per group the share "
+             "of each predicted class with its interval, and one omnibus permutation test per attribute "
+             "(`<task>_prediction_tvd`: the largest total-variation distance between two groups' predicted-class "
+             "distributions). This measures parity of predictions, which differing base rates between the groups can "
+             "explain; it is not an error rate. Per-class differences and ratios are descriptive (not tested).")
 
 
 def _p_cells(tests: Mapping[tuple[str, str], Mapping[str, Any]], attribute: str, key: str) -> list[str]:
@@ -81,6 +103,9 @@ def disparity_table(fairness: Mapping[str, Any], attribute: str, tests: Mapping[
                                                                 if k.endswith(PARITY) and k not in disparity]
     for key in dict.fromkeys(parity):
         rows.append([f"`{key}`", with_interval(disparity, key), "–", "–", *_p_cells(tests, attribute, key)])
+    for key in [k for k in disparity if "_selection_rate_" in k and k.endswith("_gap")]:
+        rows.append([f"`{key}`", with_interval(disparity, key), with_interval(disparity, key.removesuffix("_gap") + "_ratio"),
+                     "–", "descriptive", "–"])
     named = {t[1] for t in tests if t[0] == attribute} - {r[0].strip("`") for r in rows}
     for key in sorted(named):  # tested keys of other shapes (e.g. a predicted task's prediction_tvd)
         rows.append([f"`{key}`", with_interval(disparity, key), "–", "–", *_p_cells(tests, attribute, key)])
@@ -158,6 +183,10 @@ def quantitative_section(run: RunFiles, families: Mapping[str, Any], tests: list
                   f"{settings.get('min_group_size', 'unknown')} samples are marked *too few to judge* and empty groups *empty*."),
         Heading(3, "Overall"), overall_table(run),
     ]
+    predicted = list(predicted_shares(fairness))
+    if predicted:
+        blocks.append(Paragraph(PREDICTED.format(tasks=", ".join(f"`{t}`" for t in predicted),
+                                                 it="it" if len(predicted) == 1 else "them")))
     if not attributes:
         return blocks + [Paragraph(NO_ATTRIBUTE), *tests_section(families, tests, n_perm)]
     blocks.append(Heading(3, "Unitary groups"))
