@@ -166,6 +166,29 @@ def test_predict_command_writes_one_json_line_per_image(run_dir: Path, tmp_path:
         assert len(line["faces"]) == 1
 
 
+def test_predict_on_a_folder_of_fuzzed_and_odd_files_gives_one_line_each_never_a_traceback(run_dir: Path,
+                                                                                        tmp_path: Path) -> None:
+    from tests.test_uploads import fuzz_cases, odd_images
+
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    files = {f"fuzz{k:02d}.jpg": data for k, (_, data) in enumerate(fuzz_cases(24, seed=2))}
+    files.update({f"odd_{name}": data for name, data in odd_images().items() if name.endswith((".png", ".jpg", ".webp"))})
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    out = tmp_path / "predictions.jsonl"
+    done = run_cli("visage.predict", str(folder), f"run={run_dir}", f"out={out}", cwd=tmp_path)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [Path(line["source"]).name for line in lines] == sorted(files)
+    for line in lines:
+        assert ("faces" in line) != ("error" in line), line
+        if "faces" in line:
+            assert_prediction_contract(line)
+    assert all("faces" in line for line in lines if Path(line["source"]).name.startswith("odd_"))
+    assert sum("error" in line for line in lines) == done.stderr.count("skipped: ")
+
+
 def test_predict_command_bad_input_is_one_line_exit_2(run_dir: Path, tmp_path: Path) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("hello")

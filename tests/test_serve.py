@@ -17,6 +17,7 @@ from PIL import Image
 
 from tests.helpers import ROOT
 from tests.test_inference import assert_prediction_contract, astronaut, train_tiny_run
+from tests.test_uploads import fuzz_cases, odd_images, png_header
 
 SECRET_NAME = "private-face-7f3a.jpg"  # must never show up in the server's output
 
@@ -94,6 +95,51 @@ def test_api_answers_photos_refuses_bad_uploads_and_keeps_answering(server) -> N
     output = (scratch.parent / "server.log").read_text()
     assert SECRET_NAME not in output and "Traceback" not in output
     assert f"http://127.0.0.1:{url.rsplit(':', 1)[1]}" in output  # loopback by default
+
+
+def test_odd_images_are_predicted_and_a_tiny_one_holds_no_face(server) -> None:
+    url, process, _ = server
+    with httpx.Client(base_url=url, timeout=120) as client:
+        answers = {name: client.post("/predict", files={"file": (name, data, "application/octet-stream")})
+                   for name, data in odd_images().items()}
+        declared_huge = client.post("/predict", files={"file": ("huge.png", png_header(50000, 50000), "image/png")})
+    assert {name: a.status_code for name, a in answers.items() if a.status_code != 200} == {}
+    for answer in answers.values():
+        assert_prediction_contract(answer.json())
+    assert answers["one_pixel.png"].json()["faces"] == [] and answers["thin.png"].json()["faces"] == []
+    assert answers["one_pixel.png"].json()["image"] == {"width": 1, "height": 1}
+    deep, flat = answers["gray16.png"].json()["faces"], answers["gray8.png"].json()["faces"]
+    assert [f["box"] for f in deep] == [f["box"] for f in flat] and len(flat) == 1  # the same pixels, so the same face
+    assert deep[0]["age"] == flat[0]["age"]
+    assert answers["sideways.jpg"].json()["image"] == {"width": 300, "height": 512}  # upright, as shown
+    one_line_error(declared_huge, 413, "pixels")
+    assert process.poll() is None
+
+
+def assert_no_server_error(url: str, cases: list[tuple[str, bytes]]) -> None:
+    """Post every case; assert none answers 5xx, each refusal is one line of JSON, and the server still answers."""
+    with httpx.Client(base_url=url, timeout=120) as client:
+        for name, data in cases:
+            answer = client.post("/predict", files={"file": (name, data, "image/jpeg")})
+            assert answer.status_code in {200, 400, 413, 415}, (name, answer.status_code, answer.text)
+            if answer.status_code != 200:
+                assert "\n" not in answer.text and list(answer.json()) == ["error"], (name, answer.text)
+        assert client.get("/health").json()["status"] == "ok"
+        assert len(client.post("/predict", files={"file": ("a.jpg", jpeg(astronaut()), "image/jpeg")}).json()["faces"]) == 1
+
+
+def test_fuzzed_uploads_never_get_a_server_error(server) -> None:
+    url, process, scratch = server
+    assert_no_server_error(url, fuzz_cases(36, seed=0))
+    assert process.poll() is None
+    assert "Traceback" not in (scratch.parent / "server.log").read_text()
+
+
+@pytest.mark.slow
+def test_many_fuzzed_uploads_never_get_a_server_error(server) -> None:
+    url, process, scratch = server
+    assert_no_server_error(url, fuzz_cases(600, seed=1))
+    assert process.poll() is None and "Traceback" not in (scratch.parent / "server.log").read_text()
 
 
 def test_serve_bad_port_is_one_line_exit_2(tmp_path: Path) -> None:

@@ -78,7 +78,7 @@ def _opened(data: bytes, name: str, max_pixels: int) -> Image.Image:
             raise ImageError(f"{name} could not be decoded (truncated or corrupt {_kind(data)} file)", status=400) from None
         raise ImageError(f"{name} is not an image (JPEG, PNG, BMP, WebP, ...)", status=415) from None
     except Image.DecompressionBombError as error:  # beyond what Pillow agrees to decode, whatever the limit
-        raise ImageError(f"{name} is too large to decode ({_reason(error)})", status=413) from None
+        raise ImageError(f"{name} has more pixels than the limit ({_reason(error)})", status=413) from None
     except MemoryError:
         raise
     except Exception as error:  # Pillow's plugins raise many types over damaged headers; all mean a bad file
