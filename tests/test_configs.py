@@ -44,7 +44,8 @@ def test_pretrained_weights_load_from_a_local_file(compose_train, tmp_path: Path
                                    "objective", "experiment"])
 def test_every_group_option_composes(compose_train, group: str) -> None:
     for option in group_options(group):
-        own_data = ("data=fer2013",) if option == "fer2013_emotion" else ()
+        own_data = {"fer2013_emotion": ("data=fer2013",), "utkface_age": ("data=utkface",), "utkface": ("data=utkface",),
+                    "fairface": ("data=fairface",)}.get(option, ())  # recipes of real data: their own data config
         cfg = compose_train(f"{group}={option}", *own_data)
         assert cfg is not None
         if group in ("augmentation", "objective", "age_loss"):

@@ -57,6 +57,11 @@ def write_hub_cache(hf_home: Path, name: str, *, seed: int = 7, hub_config: bool
 @pytest.fixture
 def hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point huggingface_hub at an empty cache in a temporary HF_HOME, with the hub switched off."""
+    return use_empty_hub_cache(tmp_path, monkeypatch)
+
+
+def use_empty_hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point huggingface_hub at an empty cache in `tmp_path/hf_home`, with the hub switched off; return HF_HOME."""
     from huggingface_hub import constants
 
     hf_home = tmp_path / "hf_home"

@@ -14,6 +14,8 @@ import lightning.pytorch as pl
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from visage.core.errors import ConfigError
+from visage.core.names import AGE
 from visage.data.build import build_dataset
 from visage.data.datamodule import FaceDataModule
 from visage.models.module import backbone_specs
@@ -78,9 +80,49 @@ def choose_image_size(cfg: DictConfig) -> dict[str, Any]:
     return {"image_size": size, **chosen}
 
 
+class TaskView:
+    """A dataset seen with only some of its tasks (`tasks=[age]`): the others stay labels and group columns.
+
+    Everything but `task_classes` and `has_age` is the dataset's own, so splits, groups and images are unchanged.
+    """
+
+    def __init__(self, dataset: Any, tasks: Sequence[str]) -> None:
+        self.dataset = dataset
+        available = [*dataset.task_classes, *([AGE] if dataset.has_age else [])]
+        unknown = [t for t in tasks if t not in available]
+        if unknown or not tasks:
+            raise ConfigError(f"tasks={list(tasks)}: data '{dataset.name}' labels {', '.join(available)}; "
+                              "choose one or more of them (null: all)")
+        self.tasks = tuple(tasks)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "dataset":  # not yet set (unpickling in a loader worker)
+            raise AttributeError(name)
+        return getattr(self.dataset, name)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.dataset[index]
+
+    @property
+    def task_classes(self) -> dict[str, tuple[str, ...]]:
+        """Return the class names of the chosen classification tasks."""
+        return {t: c for t, c in self.dataset.task_classes.items() if t in self.tasks}
+
+    @property
+    def has_age(self) -> bool:
+        """Whether age is among the chosen tasks (and labelled)."""
+        return AGE in self.tasks and self.dataset.has_age
+
+
 def build_datamodule(cfg: DictConfig) -> FaceDataModule:
-    """Return the datamodule of `cfg`, its dataset built from `cfg.data`."""
-    return instantiate(cfg.datamodule, dataset=build_dataset(cfg.data))
+    """Return the datamodule of `cfg`, its dataset built from `cfg.data` (seen with only `cfg.tasks`, if given)."""
+    datamodule = instantiate(cfg.datamodule, dataset=build_dataset(cfg.data))
+    if cfg.get("tasks"):
+        datamodule.dataset = TaskView(datamodule.dataset, list(cfg.tasks))
+    return datamodule
 
 
 def build_model(model_cfg: DictConfig | Mapping[str, Any], classes: Mapping[str, Sequence[str]],
