@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from visage.runner.cli import run_command, usage_errors_exit
 
@@ -33,20 +33,20 @@ def run(cfg: DictConfig) -> None:
         from visage.core.errors import ConfigError
         from visage.demo_app.runs import find_runs
         from visage.demo_app.settings import DemoSettings
+        from visage.inference.settings import deprecated_key
 
         if not 0 <= int(cfg.port) <= 65535:
             raise ConfigError(f"port={cfg.port} is not a TCP port (0-65535)")
         paths = [*([cfg.run] if cfg.run else []), *list(cfg.runs or [])] or [DEFAULT_RUNS]
         runs = find_runs(paths)
         instantiate(cfg.detector)  # a bad detector fails here, in one line, not in the browser
-        settings = DemoSettings(runs=[str(r.resolve()) for r in runs],
-                                detector=OmegaConf.to_container(cfg.detector, resolve=True),
-                                margin=float(cfg.crop.margin), coverage=float(cfg.age_interval.coverage),
-                                batch_size=int(cfg.batch_size), max_pixels=int(cfg.limits.max_pixels),
-                                reports_dir=str(Path(cfg.reports_dir).resolve()), min_grid=int(cfg.explain.min_grid))
+        settings = DemoSettings.from_config(cfg, [str(r.resolve()) for r in runs])
+        max_upload_mb = deprecated_key(cfg, "limits.max_upload_mb", "limits.max_bytes")
+        if cfg.limits.max_upload_mb is None:  # Streamlit counts whole megabytes (MiB)
+            max_upload_mb = max(1, -(-int(cfg.limits.max_bytes) // 2**20))
     app = Path(__file__).resolve().parent / "demo_app" / "app.py"
     print(f"visage demo on http://{cfg.host}:{cfg.port} ({len(runs)} run(s))", flush=True)
-    command = streamlit_command(app, str(cfg.host), int(cfg.port), int(cfg.limits.max_upload_mb))
+    command = streamlit_command(app, str(cfg.host), int(cfg.port), int(max_upload_mb))
     # Become the Streamlit server (no child left behind when this process is stopped).
     os.execve(sys.executable, command, {**os.environ, **settings.to_env()})
 

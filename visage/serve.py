@@ -27,7 +27,8 @@ def run(cfg: DictConfig) -> None:
             raise ConfigError(f"port={cfg.port} is not a TCP port (0-65535)")
         predictor = load_predictor(cfg.run, instantiate(cfg.detector), runtime=cfg.runtime, margin=cfg.crop.margin,
                                    batch_size=cfg.batch_size, coverage=cfg.age_interval.coverage)
-        app = create_app(predictor, max_bytes=int(cfg.limits.max_bytes), max_pixels=int(cfg.limits.max_pixels))
+        app = create_app(predictor, max_bytes=int(cfg.limits.max_bytes), max_pixels=int(cfg.limits.max_pixels),
+                         max_in_flight=int(cfg.limits.max_in_flight))
     print(f"visage API on http://{cfg.host}:{cfg.port} (POST /predict with field 'file', GET /health)", flush=True)
     uvicorn.run(app, host=str(cfg.host), port=int(cfg.port), log_level="warning", server_header=False)
 
