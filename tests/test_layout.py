@@ -47,7 +47,7 @@ def test_core_fairness_and_reporting_import_no_torch_or_lightning() -> None:
 
 def test_packages_list_in_pyproject_is_complete() -> None:
     declared = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    found = {"visage"} | {f"visage.{m.name}" for m in pkgutil.iter_modules(visage.__path__) if m.ispkg}
+    found = {"visage"} | {m.name for m in pkgutil.walk_packages(visage.__path__, "visage.") if m.ispkg}
     assert found | {"visage.conf"} == declared
 
 
