@@ -14,7 +14,6 @@ import torch
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from visage.core.age_bins import assign_age_bins
 from visage.core.names import GROUP_COLUMNS
 from visage.core.run_files import fairness_path, predictions_path, write_json, write_table
 from visage.data.base import FaceDataset
@@ -110,15 +109,10 @@ def predicted_columns(table: pd.DataFrame, outputs: Mapping[str, np.ndarray], or
 
 
 def group_columns(table: pd.DataFrame, dataset: FaceDataset, indices: np.ndarray, age_bins: Sequence[int]) -> pd.DataFrame:
-    """Set one column per sensitive attribute of `dataset` to its group names (labels hold codes)."""
-    labels = dataset.labels.iloc[indices].reset_index(drop=True)
-    for column in getattr(dataset, "sensitive_attributes", ()) or ():
-        if column in dataset.task_classes:
-            table[column] = np.asarray(dataset.task_classes[column])[labels[column].to_numpy()]
-        elif column == "age_bin" and dataset.has_age:
-            table[column] = assign_age_bins(labels["age"].to_numpy(), list(age_bins)).astype(str)
-        elif column in labels:
-            table[column] = labels[column].astype(str).to_numpy()
+    """Set one column per sensitive attribute of `dataset` to its group names (`FaceDataset.group_labels`)."""
+    groups = dataset.group_labels(indices, list(age_bins))
+    for column in groups:
+        table[column] = groups[column].to_numpy()
     return table
 
 
