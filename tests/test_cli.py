@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -232,6 +233,9 @@ def test_bad_input_gives_one_line_exit_2_and_leaves_nothing(tmp_path: Path, over
     assert err[-1].startswith(message), err
     runs = tmp_path / "exp" / "runs"
     assert not runs.exists() or not any(runs.iterdir())
+    stale = [h for h in logging.root.handlers if isinstance(h, logging.FileHandler)
+             and Path(h.baseFilename).is_relative_to(tmp_path)]
+    assert not stale, "a later run in this process would log into the removed run directory"
 
 
 @pytest.mark.parametrize(

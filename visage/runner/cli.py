@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.resources
+import logging
 import re
 import shutil
 import sys
@@ -383,7 +384,21 @@ def remove_fresh_output_dir(output_dir: str | Path) -> None:
         return
     leftovers = [p for p in path.iterdir() if p.name not in {".hydra"} and not p.name.endswith(".log")]
     if not leftovers:
+        _drop_log_handlers_under(path)
         shutil.rmtree(path)
+
+
+def _drop_log_handlers_under(path: Path) -> None:
+    """Close and detach logging file handlers writing inside `path` (Hydra's `<job>.log`).
+
+    Left attached, a later run in the same process would log into a directory that no longer exists.
+    """
+    loggers = [logging.root, *(lg for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger))]
+    for logger in loggers:
+        for handler in list(logger.handlers):
+            if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename).is_relative_to(path.resolve()):
+                logger.removeHandler(handler)
+                handler.close()
 
 
 @contextmanager
