@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,15 @@ from omegaconf import DictConfig, open_dict
 
 from tests.helpers import TINY, TINY_DATA
 from visage.runner.cli import CONFIG_DIR
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, one thread per worker (and its subprocesses): two workers fill two cores."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        os.environ["OMP_NUM_THREADS"] = "1"
+        torch.set_num_threads(1)
 
 
 @pytest.fixture
@@ -35,3 +45,14 @@ def compose_train(tmp_path: Path) -> Callable[..., DictConfig]:
     yield _compose
     GlobalHydra.instance().clear()
 
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One TINY trained run, laid out as the command line leaves it, shared by the whole session.
+
+    Read-only: a test that writes into a run directory copies this one first (`shutil.copytree`).
+    """
+    from tests.helpers import train_tiny_run
+
+    return train_tiny_run(tmp_path_factory.mktemp("tiny_run") / "run")

@@ -6,7 +6,6 @@ second); a few run the real `python -m` entry points.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 from pathlib import Path
@@ -15,21 +14,12 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from tests.helpers import ROOT, TINY, TINY_DATA, run_cli
+from tests.helpers import ROOT, TINY, TINY_DATA, call, run_cli
 from visage.runner.cli import CONFIG_DIR, parse_command_line
 from visage.runner.commands import COMMANDS
 from visage.runner.sweep_jobs import resume_overrides
 
 ALL = sorted(COMMANDS)
-
-
-def call(command: str, *argv: str) -> int:
-    """Run `visage.<command>.main(argv)` in-process; return its exit code (0 when it returns)."""
-    try:
-        importlib.import_module(f"visage.{command}").main(list(argv))
-    except SystemExit as stop:
-        return int(stop.code or 0)
-    return 0
 
 
 def test_every_command_of_the_package_is_in_the_table() -> None:
