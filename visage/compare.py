@@ -36,11 +36,13 @@ def run_settings(run_dir: Path, overrides: DictConfig) -> tuple[Any, dict[str, l
     """Return the fairness settings of a run (with `overrides` applied) and its class names."""
     if not (run_dir / CONFIG_FILE).is_file() or not (run_dir / METRICS_FILE).is_file():
         raise ConfigError(f"run={run_dir} is not a finished visage run (needs {CONFIG_FILE} and {METRICS_FILE})")
-    evaluation = OmegaConf.load(run_dir / CONFIG_FILE).evaluation
+    run_cfg = OmegaConf.load(run_dir / CONFIG_FILE)
+    evaluation = run_cfg.evaluation
+    sensitive = OmegaConf.select(run_cfg, "data.sensitive_attributes")  # the run's data decides its default groups
     set_values = {k: v for k, v in OmegaConf.to_container(overrides.evaluation.fairness).items() if v is not None}
     evaluation.fairness = OmegaConf.merge(evaluation.fairness, set_values)
     classes = json.loads((run_dir / METRICS_FILE).read_text()).get("dataset", {}).get("classes", {})
-    return settings_from_config(evaluation, classes), classes
+    return settings_from_config(evaluation, classes, None if sensitive is None else list(sensitive)), classes
 
 
 def compare_runs(run_dir: Path, baseline_dir: Path, cfg: DictConfig, out: Path | None = None) -> Path:

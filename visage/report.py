@@ -47,7 +47,7 @@ def run(cfg: DictConfig) -> None:
 
 def build(*, out: Path, run: str | None = None, sweep_dir: str | None = None, predictions: str | None = None,
           about: str | None = None, split: str = "test", select: str = "val", baseline: str | None = None,
-          metric: str = "age_mae", attribute: str = "race", n_boot: int = 1000, n_perm: int = 1000,
+          metric: str = "age_mae", attribute: str | None = None, n_boot: int = 1000, n_perm: int = 1000,
           correction: str = "holm", alpha: float = 0.05, fairness: dict | None = None) -> dict[str, Path]:
     """Build and write the report the keys ask for (exactly one of run, sweep_dir, predictions); return its paths."""
     from visage.core.metric_specs import spec

@@ -27,12 +27,23 @@ class CardInput:
     """What a data card is computed from: readable labels and facts about the dataset."""
 
     name: str
-    labels: pd.DataFrame  # columns: age (years), gender and race as class names
+    labels: pd.DataFrame  # columns: age (years) if labelled, each task and sensitive attribute as text
     card: Mapping[str, str] = field(default_factory=dict)
     skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["file", "reason"]))
     label_mapping: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
     notes: Sequence[str] = ()  # sentences on how the samples were checked (e.g. every image decoded once)
+    sensitive: Sequence[str] = ()  # the data's sensitive attributes (its config's `sensitive_attributes`), in order
+
+
+def card_groups(data: CardInput, labels: pd.DataFrame) -> list[str]:
+    """Return the columns the card counts by: the sensitive attributes, then any other labelled task.
+
+    Without declared sensitive attributes, every task and `age_bin` (when ages are labelled) are counted.
+    """
+    tasks = [c for c in labels.columns if c not in ("age", "age_bin")]
+    first = list(data.sensitive) or [*tasks, *(["age_bin"] if "age_bin" in labels else [])]
+    return [c for c in dict.fromkeys([*first, *tasks]) if c in labels]
 
 
 def group_counts(labels: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -56,7 +67,7 @@ def age_summary(labels: pd.DataFrame, by: str) -> pd.DataFrame:
     return labels.groupby(by, observed=False)["age"].agg(["mean", "median", "min", "max"]).rename_axis(by)
 
 
-def plot_age_histograms(labels: pd.DataFrame, path: Path, by: str = "race") -> Path:
+def plot_age_histograms(labels: pd.DataFrame, path: Path, by: str) -> Path:
     """Write per-group age histograms (density, 5-year bins) to `path`; return it."""
     import matplotlib
 
@@ -78,13 +89,19 @@ def plot_age_histograms(labels: pd.DataFrame, path: Path, by: str = "race") -> P
     return path
 
 
+def age_plot_attribute(data: CardInput, labels: pd.DataFrame) -> str | None:
+    """Return the attribute ages are summarised and plotted by: the first sensitive one that is not an age bin."""
+    return next((c for c in card_groups(data, labels) if c != "age_bin"), None)
+
+
 def render_card(data: CardInput, age_bins: Sequence[int], plot_name: str | None) -> str:
     """Return the Markdown data card of `data`; `plot_name` is the age histogram PNG beside the card."""
     labels = data.labels.copy()
     has_age = "age" in labels
     if has_age:
         labels["age_bin"] = assign_age_bins(labels["age"].to_numpy(), age_bins)
-    groups = [c for c in ("race", "gender", "age_bin", "emotion") if c in labels]
+    groups = card_groups(data, labels)
+    sensitive = [c for c in data.sensitive if c in labels]
     text = lambda key: str(data.card.get(key) or "unknown").strip()  # noqa: E731
     lines = [
         f"# Data card: {data.name}",
@@ -103,14 +120,14 @@ def render_card(data: CardInput, age_bins: Sequence[int], plot_name: str | None)
               + ", ".join(f"{c} {imbalance_ratio(labels, c):.2f}" for c in groups) + ".", ""]
     for column in groups:
         lines += [f"### Per {column}", "", markdown_table(group_counts(labels, column)), ""]
-    for first, second in (("race", "gender"), ("race", "age_bin")):
-        if first in labels and second in labels:
-            crossed = pd.crosstab(labels[first], labels[second], dropna=False)
-            lines += [f"### {first} × {second.replace('_', ' ')}", "", markdown_table(crossed), ""]
-    if has_age and "race" in labels:
-        lines += ["### Age per race", "", markdown_table(age_summary(labels, "race")), ""]
-    if plot_name:
-        lines += [f"![Age histograms per race]({plot_name})", ""]
+    for second in sensitive[1:]:  # the intersections fairness studies by default: the first attribute × each other
+        crossed = pd.crosstab(labels[sensitive[0]], labels[second], dropna=False)
+        lines += [f"### {sensitive[0]} × {second.replace('_', ' ')}", "", markdown_table(crossed), ""]
+    by = age_plot_attribute(data, labels)
+    if has_age and by:
+        lines += [f"### Age per {by}", "", markdown_table(age_summary(labels, by)), ""]
+        if plot_name:
+            lines += [f"![Age histograms per {by}]({plot_name})", ""]
     lines += ["## Collection process", "", text("collection"), "", f"Consent: {text('consent')}", ""]
     lines += ["## Preprocessing and cleaning", "", text("preprocessing"), ""]
     lines += [note for sentence in data.notes for note in (sentence, "")]

@@ -200,13 +200,14 @@ def _single_report(run: RunFiles, out_dir: Path, correction: str, alpha: float, 
 
 
 def build_sweep_report(sweep_dir: str | Path, out_dir: Path, *, split: str = "test", select: str = "val",
-                       baseline: str | None = None, metric: str = "age_mae", attribute: str = "race",
+                       baseline: str | None = None, metric: str = "age_mae", attribute: str | None = None,
                        n_boot: int = 1000, n_perm: int | None = None, correction: str = DEFAULT_CORRECTION,
                        alpha: float = DEFAULT_ALPHA, about: str | Path | None = None,
                        fairness: Mapping[str, Any] | None = None) -> tuple[list[Block], dict[str, Any]]:
     """Return the blocks and report.json record of a sweep: jobs, front, paired differences, selected model card.
 
     `n_perm` (else `fairness["n_perm"]`, else 1000) sign-flip permutations test each paired difference.
+    `attribute` (else the baseline's first studied attribute) is the one whose gap the comparison shows.
     """
     validate_correction(correction, alpha)
     n_perm = int(n_perm if n_perm is not None else (fairness or {}).get("n_perm") or 1000)
@@ -221,6 +222,8 @@ def build_sweep_report(sweep_dir: str | Path, out_dir: Path, *, split: str = "te
     if baseline not in runs:
         raise ConfigError(f"baseline={baseline} is not a finished job of {sweep_dir.name}; finished: {', '.join(runs)}")
     attributes = list((runs[baseline].fairness[split] or {}).get("by_group", {}))
+    if attribute is None:  # the baseline's first attribute studied that its predictions carry
+        attribute = next((a for a in attributes if a in runs[baseline].predictions), "")
     if attribute not in attributes or attribute not in runs[baseline].predictions:
         raise unknown_choice("attribute", attribute, [a for a in attributes if a in runs[baseline].predictions])
     seed = int(((runs[baseline].fairness[split] or {}).get("settings") or {}).get("seed", 0))

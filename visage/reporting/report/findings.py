@@ -170,9 +170,10 @@ def noise_floor_findings(run: Mapping[str, Any], base: Sequence[Any]) -> list[di
 def training_shift_finding(run: Mapping[str, Any], base: Sequence[Any]) -> dict[str, Any] | None:
     """The group whose share of what training saw moved most from its share of the data."""
     distribution = run.get("training_distribution") or {}
-    moves = [(abs(v["trained_share"] - v["data_share"]), attribute, group) for attribute in ("race", "gender", "age_bin")
-             for group, v in (distribution.get(attribute) or {}).items()
-             if is_number(v.get("trained_share")) and is_number(v.get("data_share"))]
+    moves = [(abs(v["trained_share"] - v["data_share"]), attribute, group)
+             for attribute, groups in distribution.items() if isinstance(groups, Mapping)  # one entry per attribute
+             for group, v in groups.items()
+             if isinstance(v, Mapping) and is_number(v.get("trained_share")) and is_number(v.get("data_share"))]
     if not moves:
         return None
     moved, attribute, group = max(moves)
