@@ -16,6 +16,7 @@ from matplotlib.ticker import MaxNLocator
 
 from visage.core.errors import ConfigError
 from visage.fairness.multiple_testing import permutations_for
+from visage.fairness.objectives import minimised_sign
 from visage.fairness.paired import paired_differences
 from visage.fairness.settings import FairnessSettings
 from visage.reporting.markdown import code, escape
@@ -94,10 +95,12 @@ def sweep_record(jobs: Sequence[Job], runs: Mapping[str, RunFiles], *, metric: s
     gap_key = f"{attribute}_{metric}_gap"
     values = lambda key: np.array([rows[n][select].get(key) if is_number(rows[n][select].get(key)) else np.nan  # noqa: E731
                                    for n in ok], dtype=float)
-    front = pareto_front(values(metric), values(gap_key)) if ok else np.array([], dtype=bool)
+    sign = minimised_sign(metric)  # an accuracy is maximised: the front and the selection minimise its negation
+    front = pareto_front(sign * values(metric), values(gap_key)) if ok else np.array([], dtype=bool)
     for name, on_front in zip(ok, front):
         rows[name]["pareto"] = bool(on_front)
-    objective = {n: rows[n]["objective"] if is_number(rows[n].get("objective")) else rows[n][select].get(metric) for n in ok}
+    objective = {n: rows[n]["objective"] if is_number(rows[n].get("objective")) else sign * rows[n][select][metric]
+                 if is_number(rows[n][select].get(metric)) else None for n in ok}
     selected = min((n for n in ok if is_number(objective[n])), key=lambda n: objective[n], default=None)
     saved = ((runs[baseline].fairness.get(split) or {}).get("settings") or {}) if baseline in runs else {}
     family = max(0, len(ok) - 1) * 2 * len(headline(runs[baseline].fairness.get(split) or {})) if baseline in runs else 0
