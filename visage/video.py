@@ -25,7 +25,7 @@ def run(cfg: DictConfig) -> None:
         from visage.inference.loading import load_predictor
         from visage.inference.video_pipeline import open_capture, process_video
 
-        capture = open_capture(cfg.source)
+        capture = open_capture(cfg.source, max_pixels=int(cfg.limits.max_pixels))
         predictor = load_predictor(cfg.run, instantiate(cfg.detector), runtime=cfg.runtime, margin=cfg.crop.margin,
                                    batch_size=cfg.batch_size, coverage=cfg.age_interval.coverage)
         make_filter = instantiate(cfg.smoothing)

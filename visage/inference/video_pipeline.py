@@ -27,23 +27,28 @@ from visage.inference.smoothing import Filter, TrackSmoother
 DEFAULT_FPS = 25.0
 
 
-def open_capture(source: str | int) -> cv2.VideoCapture:
+def open_capture(source: str | int, max_pixels: int | None = None) -> cv2.VideoCapture:
     """Return an open capture of a video file, or of camera `source` when it is a whole number.
 
     Raises:
-        ConfigError: the file does not exist, or OpenCV cannot open the file or camera.
+        ConfigError: the file does not exist, OpenCV cannot open the file or camera, or its frames have
+            more than `max_pixels` pixels (`limits.max_pixels`, as for images; None: no limit).
     """
     text = str(source)
     if text.isdigit():
-        capture = cv2.VideoCapture(int(text))
+        capture, what = cv2.VideoCapture(int(text)), f"camera {text}"
         if not capture.isOpened():
-            raise ConfigError(f"camera {text} cannot be opened (no such camera, or no permission)")
-        return capture
-    if not Path(text).is_file():
-        raise ConfigError(f"video '{text}' does not exist (give a video file or a camera index such as 0)")
-    capture = cv2.VideoCapture(text)
-    if not capture.isOpened():
-        raise ConfigError(f"video '{text}' cannot be read by OpenCV (not a video, or an unsupported codec)")
+            raise ConfigError(f"{what} cannot be opened (no such camera, or no permission)")
+    else:
+        if not Path(text).is_file():
+            raise ConfigError(f"video '{text}' does not exist (give a video file or a camera index such as 0)")
+        capture, what = cv2.VideoCapture(text), f"video '{text}'"
+        if not capture.isOpened():
+            raise ConfigError(f"{what} cannot be read by OpenCV (not a video, or an unsupported codec)")
+    width, height = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    if max_pixels is not None and width * height > max_pixels:
+        capture.release()
+        raise ConfigError(f"{what} has {width}x{height} frames, more than limits.max_pixels={max_pixels}")
     return capture
 
 
