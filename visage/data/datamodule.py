@@ -43,15 +43,26 @@ class AugmentedSubset(Dataset):
 
 
 def _transforms(transform: A.BasicTransform | None) -> list[Any]:
-    """Return `transform` and every transform nested in it, in a fixed order."""
+    """Return `transform` and every transform nested in it, in a fixed order.
+
+    Only children with their own random state count: `ColorJitter.transforms`, say, holds plain functions.
+    """
     if transform is None:
         return []
-    return [transform, *[t for child in getattr(transform, "transforms", []) for t in _transforms(child)]]
+    children = [c for c in getattr(transform, "transforms", []) if hasattr(c, "random_generator")]
+    return [transform, *[t for child in children for t in _transforms(child)]]
 
 
 def _augmentation_states(transform: A.BasicTransform | None) -> list[tuple[Any, Any]]:
     """Return the (NumPy, Python) random states of every albumentations transform in `transform`."""
     return [(t.random_generator.bit_generator.state, t.py_random.getstate()) for t in _transforms(transform)]
+
+
+def _restore_augmentation_states(transform: A.BasicTransform | None, states: list[tuple[Any, Any]]) -> None:
+    """Set the random states `_augmentation_states` returned back into `transform` and its children."""
+    for t, (numpy_state, python_state) in zip(_transforms(transform), states):
+        t.random_generator.bit_generator.state = numpy_state
+        t.py_random.setstate(python_state)
 
 
 def _is_identity(transform: A.BasicTransform | None) -> bool:
@@ -151,9 +162,7 @@ class FaceDataModule(LightningDataModule):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore the random state of the training draws (resume)."""
         self.generator.set_state(state_dict["sampler_generator"])
-        for transform, (numpy_state, python_state) in zip(_transforms(self.augmentation), state_dict["augmentation"]):
-            transform.random_generator.bit_generator.state = numpy_state
-            transform.py_random.setstate(python_state)
+        _restore_augmentation_states(self.augmentation, state_dict["augmentation"])
 
     def val_dataloader(self) -> DataLoader:
         """Return the validation loader."""
