@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.helpers import ROOT, run_cli
-from tests.test_inference import astronaut, train_tiny_run
+from tests.helpers import ROOT, call
+from tests.test_inference import astronaut
 from visage.core.errors import ConfigError
 from visage.demo_app import runs as run_files
 from visage.demo_app import texts
@@ -33,13 +33,11 @@ def png_bytes() -> bytes:
 
 
 @pytest.fixture(scope="module")
-def runs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder of two runs (one tiny run, copied) for the run switch."""
-    base = tmp_path_factory.mktemp("demo")
-    run = train_tiny_run(base)
-    folder = base / "runs"
+def runs_dir(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of two runs (the session's tiny run, copied twice) for the run switch."""
+    folder = tmp_path_factory.mktemp("demo") / "runs"
     for name in ("joint", "separate"):
-        shutil.copytree(run, folder / name)
+        shutil.copytree(tiny_run, folder / name)
     return folder
 
 
@@ -82,9 +80,11 @@ def test_fairness_tables_come_from_the_saved_results(runs_dir, tmp_path) -> None
     assert run_files.report_file(runs_dir / "joint", tmp_path) == tmp_path / "joint" / "report.md"
 
 
-def test_demo_command_checks_runs_before_starting(tmp_path) -> None:
-    done = run_cli("visage.demo", f"run={tmp_path / 'missing'}", cwd=tmp_path)
-    assert done.returncode == 2 and done.stderr.strip().count("\n") == 0 and "does not exist" in done.stderr
+def test_demo_command_checks_runs_before_starting(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = call("demo", f"run={tmp_path / 'missing'}")  # had it not stopped, it would have become Streamlit
+    stderr = capsys.readouterr().err
+    assert code == 2 and stderr.strip().count("\n") == 0 and "does not exist" in stderr
 
 
 def test_streamlit_is_started_on_loopback_without_usage_statistics() -> None:
@@ -166,6 +166,7 @@ def wait_for(port: int, process: subprocess.Popen, timeout: float = 120.0) -> No
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.is_file(), reason="needs /usr/bin/chromium (apt-get install chromium)")
 def test_page_in_headless_chromium(runs_dir, tmp_path) -> None:
+    """`python -m visage.demo` in a fresh process (demo's one), driven by Chromium; the browser starts while it does."""
     playwright = pytest.importorskip("playwright.sync_api")
     photo = tmp_path / "astronaut.png"
     photo.write_bytes(png_bytes())
@@ -174,17 +175,17 @@ def test_page_in_headless_chromium(runs_dir, tmp_path) -> None:
     process = subprocess.Popen([sys.executable, "-m", "visage.demo", f"runs=[{runs_dir}]", f"port={port}"], cwd=tmp_path,
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        wait_for(port, process)
         with playwright.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                                               "--disable-component-update", "--no-first-run"])
             page = browser.new_page(viewport={"width": 1280, "height": 1600})
+            wait_for(port, process)
             page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
             page.get_by_text("Ethics and privacy").wait_for(timeout=120_000)
             page.locator("input[type=file]").set_input_files(str(photo))
             page.get_by_text("Estimated age:").wait_for(timeout=240_000)
-            page.wait_for_timeout(1500)
+            page.get_by_text("Estimated gender:").wait_for(timeout=60_000)  # the result has rendered: no fixed wait
             page.get_by_text("Estimated gender:").scroll_into_view_if_needed()
             page.screenshot(path=str(tmp_path / "demo.png"))
             assert page.get_by_text("Ethics and privacy").is_visible()

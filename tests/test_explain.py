@@ -12,8 +12,8 @@ import timm
 import torch
 from PIL import Image
 
-from tests.helpers import run_cli
-from tests.test_inference import astronaut, train_tiny_run
+from tests.helpers import call
+from tests.test_inference import astronaut
 from visage.inference.crops import crop_face
 from visage.inference.detectors import HaarDetector
 from visage.inference.gradcam import Explainer, target_layer, vit_reshape
@@ -26,9 +26,10 @@ CLASSES = {"gender": ["Male", "Female"], "race": ["White", "Black", "Asian", "In
 VIT = partial(create_backbone, "vit_tiny_patch16_224", img_size=32, patch_size=8)
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return train_tiny_run(tmp_path_factory.mktemp("explain"))
+@pytest.fixture
+def run_dir(tiny_run: Path) -> Path:
+    """The session's trained TINY run (read-only)."""
+    return tiny_run
 
 
 def test_cnn_target_layer_is_the_deepest_stage_fine_enough() -> None:
@@ -114,12 +115,12 @@ def test_class_maps_are_highest_on_the_face_in_a_noise_background(backbone) -> N
     assert np.mean(inside) > np.mean(outside) + 0.1, (np.mean(inside), np.mean(outside))
 
 
-def test_predict_explain_writes_a_png_per_face_and_map(run_dir, tmp_path) -> None:
+def test_predict_explain_writes_a_png_per_face_and_map(run_dir, tmp_path, capsys, monkeypatch) -> None:
     photo = tmp_path / "astronaut.png"
     Image.fromarray(astronaut()).save(photo)
     out = tmp_path / "maps"
-    done = run_cli("visage.predict", str(photo), f"run={run_dir}", "explain=true", f"out={out}", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    monkeypatch.chdir(tmp_path)
+    assert call("predict", str(photo), f"run={run_dir}", "explain=true", f"out={out}") == 0, capsys.readouterr().err
     result = json.loads((out / "predictions.jsonl").read_text())
     face, = result["faces"]
     assert set(face["explanations"]) == {"age", f"gender-{face['gender']['label']}", f"race-{max(face['race'], key=face['race'].get)}"}
@@ -130,9 +131,11 @@ def test_predict_explain_writes_a_png_per_face_and_map(run_dir, tmp_path) -> Non
     assert sorted(p.name for p in out.iterdir()) == sorted([*face["explanations"].values(), "predictions.jsonl"])
 
 
-def test_predict_explain_without_out_is_one_line_exit_2(run_dir, tmp_path) -> None:
+def test_predict_explain_without_out_is_one_line_exit_2(run_dir, tmp_path, capsys, monkeypatch) -> None:
     photo = tmp_path / "astronaut.png"
     Image.fromarray(astronaut()).save(photo)
-    done = run_cli("visage.predict", str(photo), f"run={run_dir}", "explain=true", cwd=tmp_path)
-    assert done.returncode == 2 and "explain=true needs out=<folder>" in done.stderr
+    monkeypatch.chdir(tmp_path)  # so anything written to the working directory shows below
+    code = call("predict", str(photo), f"run={run_dir}", "explain=true")
+    stderr = capsys.readouterr().err
+    assert code == 2 and "explain=true needs out=<folder>" in stderr and stderr.count("\n") == 1, stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["astronaut.png"]

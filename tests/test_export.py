@@ -8,13 +8,14 @@ differences are ~1e-6.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.helpers import run_cli
-from tests.test_inference import assert_prediction_contract, astronaut, grace_hopper, train_tiny_run
+from tests.helpers import call, run_cli, train_tiny_run
+from tests.test_inference import assert_prediction_contract, astronaut, grace_hopper
 from visage.core.errors import ConfigError
 from visage.inference.crops import crop_face
 from visage.inference.detectors import HaarDetector
@@ -28,8 +29,16 @@ RUNTIMES = {"onnx": (OnnxRuntime, "model.onnx"), "torchscript": (TorchScriptRunt
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return {name: train_tiny_run(tmp_path_factory.mktemp(name), f"backbone={name}") for name in BACKBONES}
+def runs(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A run per backbone that exports may write into: the session's resnet18 run copied, a ViT run trained briefly.
+
+    Parity with eager does not depend on how well the model learned: one training batch, few bootstrap resamples.
+    """
+    resnet = tmp_path_factory.mktemp("resnet18") / "run"
+    shutil.copytree(tiny_run, resnet)
+    vit = train_tiny_run(tmp_path_factory.mktemp("vit") / "run", "backbone=vit_tiny_patch16_224",
+                         "trainer.limit_train_batches=1", "evaluation.fairness.n_boot=20")
+    return {"resnet18": resnet, "vit_tiny_patch16_224": vit}
 
 
 def face_batch(size: int) -> np.ndarray:
@@ -74,9 +83,13 @@ def test_predict_on_onnx_runtime_matches_eager(runs: dict[str, Path]) -> None:
     assert a["race"] == pytest.approx(b["race"], abs=1e-3)
 
 
-def test_unknown_format_is_a_config_error(runs: dict[str, Path]) -> None:
+def test_unknown_format_is_a_config_error(runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError, match="unknown format 'tflite'; available: onnx, torchscript"):
         export_run(load_run(runs["resnet18"]), "tflite")
+    monkeypatch.chdir(tmp_path)
+    assert call("export", f"run={runs['resnet18']}", "format=tflite") == 2  # the command refuses it before loading
+    assert capsys.readouterr().err == "error: unknown format 'tflite'; available: onnx, torchscript\n"
 
 
 @pytest.mark.slow  # a fresh interpreter loads torch and exports (~60 s on a busy 2-core machine)

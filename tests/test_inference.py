@@ -16,8 +16,7 @@ from hydra.core.global_hydra import GlobalHydra
 from matplotlib import cbook
 from PIL import Image
 
-from tests import helpers
-from tests.helpers import ROOT, run_cli
+from tests.helpers import ROOT, call, run_cli
 from visage.core.errors import ConfigError, config_error_in
 from visage.inference.age_interval import AgeIntervals
 from visage.inference.crops import crop_face, square_box
@@ -26,11 +25,6 @@ from visage.inference.images import ImageError, decode_image
 from visage.inference.loading import load_predictor
 
 CLASSES = {"gender": ["Male", "Female"], "race": ["White", "Black", "Asian", "Indian", "Others"]}
-
-
-def train_tiny_run(directory: Path, *overrides: str) -> Path:
-    """Train one TINY run into `directory/run` (few bootstrap resamples: fairness is not under test) and return it."""
-    return helpers.train_tiny_run(directory / "run", "evaluation.fairness.n_boot=20", *overrides)
 
 
 def astronaut() -> np.ndarray:
@@ -72,9 +66,10 @@ def iou(a: tuple[int, ...], b: tuple[int, ...]) -> float:
     return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return train_tiny_run(tmp_path_factory.mktemp("inference"))
+@pytest.fixture
+def run_dir(tiny_run: Path) -> Path:
+    """The session's trained TINY run (read-only)."""
+    return tiny_run
 
 
 @pytest.mark.parametrize("photo", [astronaut, grace_hopper])
@@ -149,6 +144,7 @@ def test_a_folder_of_crops_is_predicted_in_batches(run_dir: Path) -> None:
 
 
 def test_predict_command_writes_one_json_line_per_image(run_dir: Path, tmp_path: Path) -> None:
+    """In a fresh process (predict's one `python -m visage.predict` test; the others call it in-process)."""
     folder = tmp_path / "photos"
     folder.mkdir()
     Image.fromarray(astronaut()).save(folder / "astronaut.jpg")
@@ -166,8 +162,8 @@ def test_predict_command_writes_one_json_line_per_image(run_dir: Path, tmp_path:
         assert len(line["faces"]) == 1
 
 
-def test_predict_on_a_folder_of_fuzzed_and_odd_files_gives_one_line_each_never_a_traceback(run_dir: Path,
-                                                                                        tmp_path: Path) -> None:
+def test_predict_on_a_folder_of_fuzzed_and_odd_files_gives_one_line_each_never_a_traceback(
+        run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.test_uploads import fuzz_cases, odd_images
 
     folder = tmp_path / "uploads"
@@ -177,8 +173,10 @@ def test_predict_on_a_folder_of_fuzzed_and_odd_files_gives_one_line_each_never_a
     for name, data in files.items():
         (folder / name).write_bytes(data)
     out = tmp_path / "predictions.jsonl"
-    done = run_cli("visage.predict", str(folder), f"run={run_dir}", f"out={out}", cwd=tmp_path)
-    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    monkeypatch.chdir(tmp_path)
+    code = call("predict", str(folder), f"run={run_dir}", f"out={out}")  # an uncaught exception fails the test
+    stderr = capsys.readouterr().err
+    assert code == 0 and "Traceback" not in stderr, stderr
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [Path(line["source"]).name for line in lines] == sorted(files)
     for line in lines:
@@ -186,10 +184,11 @@ def test_predict_on_a_folder_of_fuzzed_and_odd_files_gives_one_line_each_never_a
         if "faces" in line:
             assert_prediction_contract(line)
     assert all("faces" in line for line in lines if Path(line["source"]).name.startswith("odd_"))
-    assert sum("error" in line for line in lines) == done.stderr.count("skipped: ")
+    assert sum("error" in line for line in lines) == stderr.count("skipped: ")
 
 
-def test_predict_command_bad_input_is_one_line_exit_2(run_dir: Path, tmp_path: Path) -> None:
+def test_predict_command_bad_input_is_one_line_exit_2(run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("hello")
     no_checkpoint = tmp_path / "no_ckpt"
@@ -202,10 +201,12 @@ def test_predict_command_bad_input_is_one_line_exit_2(run_dir: Path, tmp_path: P
         (str(photo), f"run={no_checkpoint}"): f"error: run={no_checkpoint} has no checkpoints/best.ckpt",
         (str(photo), f"run={run_dir}", "detector=mtcnn"): "error: unknown detector 'mtcnn'; available: haar, none, yunet",
     }
+    monkeypatch.chdir(tmp_path)
     for args, start in cases.items():
-        done = run_cli("visage.predict", *args, cwd=tmp_path)
-        assert done.returncode == 2, (args, done.stderr)
-        assert done.stderr.startswith(start) and done.stderr.count("\n") == 1, done.stderr
+        code = call("predict", *args)
+        stderr = capsys.readouterr().err
+        assert code == 2, (args, stderr)
+        assert stderr.startswith(start) and stderr.count("\n") == 1, stderr
 
 
 @pytest.mark.parametrize("config_name", ["predict", "serve"])

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.helpers import ROOT
-from tests.test_inference import assert_prediction_contract, astronaut, train_tiny_run
+from tests.helpers import ROOT, call
+from tests.test_inference import assert_prediction_contract, astronaut
 from tests.test_uploads import fuzz_cases, odd_images, png_header
 
 SECRET_NAME = "private-face-7f3a.jpg"  # must never show up in the server's output
@@ -29,13 +29,13 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, subprocess.Popen, Path]]:
-    """Start `python -m visage.serve` on a free loopback port; yield (base URL, process, its TMPDIR)."""
-    run_dir = train_tiny_run(tmp_path_factory.mktemp("serve"))
-    port, scratch = free_port(), tmp_path_factory.mktemp("server_tmp")
+def server(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, subprocess.Popen, Path]]:
+    """Start `python -m visage.serve` on the session's run and a free loopback port; yield (base URL, process, its TMPDIR)."""
+    port, scratch = free_port(), tmp_path_factory.mktemp("serve") / "tmp"  # its log and cwd: scratch.parent, its own
+    scratch.mkdir()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(scratch), "WANDB_MODE": "offline"}
     log = (scratch.parent / "server.log").open("w+")
-    process = subprocess.Popen([sys.executable, "-m", "visage.serve", f"run={run_dir}", f"port={port}"],
+    process = subprocess.Popen([sys.executable, "-m", "visage.serve", f"run={tiny_run}", f"port={port}"],
                                cwd=scratch.parent, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
@@ -142,8 +142,8 @@ def test_many_fuzzed_uploads_never_get_a_server_error(server) -> None:
     assert process.poll() is None and "Traceback" not in (scratch.parent / "server.log").read_text()
 
 
-def test_serve_bad_port_is_one_line_exit_2(tmp_path: Path) -> None:
-    from tests.helpers import run_cli
-
-    done = run_cli("visage.serve", f"run={tmp_path}", "port=99999", cwd=tmp_path)
-    assert (done.returncode, done.stderr) == (2, "error: port=99999 is not a TCP port (0-65535)\n")
+def test_serve_bad_port_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = call("serve", f"run={tmp_path}", "port=99999")
+    assert (code, capsys.readouterr().err) == (2, "error: port=99999 is not a TCP port (0-65535)\n")

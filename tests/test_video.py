@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 import skimage.data
 
-from tests.helpers import run_cli
-from tests.test_inference import train_tiny_run
+from tests.helpers import call, run_cli
 from visage.core.errors import ConfigError
 from visage.inference.detectors import HaarDetector
 from visage.inference.estimates import face_json
@@ -50,9 +49,10 @@ def count_frames(path: Path) -> int:
     return count
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return train_tiny_run(tmp_path_factory.mktemp("video"))
+@pytest.fixture
+def run_dir(tiny_run: Path) -> Path:
+    """The session's trained TINY run (read-only)."""
+    return tiny_run
 
 
 @pytest.fixture(scope="module")
@@ -148,16 +148,19 @@ def test_video_pipeline_writes_nothing_without_out(run_dir, clip, tmp_path, monk
     assert (result.frames_read, result.frames_written) == (3, 0) and list(tmp_path.iterdir()) == []
 
 
-def test_video_command_prints_jitter_per_track_and_writes_every_frame(run_dir, clip, tmp_path) -> None:
+def test_video_command_prints_jitter_per_track_and_writes_every_frame(run_dir, clip, tmp_path, capsys, monkeypatch) -> None:
     out = tmp_path / "overlay.mp4"
-    done = run_cli("visage.video", str(clip), f"run={run_dir}", f"out={out}", "smoothing=one_euro", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    line, = [line for line in done.stdout.splitlines() if line.startswith("track ")]
+    monkeypatch.chdir(tmp_path)
+    code = call("video", str(clip), f"run={run_dir}", f"out={out}", "smoothing=one_euro")
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    line, = [line for line in captured.out.splitlines() if line.startswith("track ")]
     assert "age_change_per_frame" in line and "race_flips_per_s" in line and "(raw -> smoothed)" in line
     assert count_frames(out) == FRAMES
 
 
 def test_video_command_bad_source_is_one_line_exit_2(run_dir, tmp_path) -> None:
+    """In a fresh process (video's one `python -m visage.video` test; it fails before the model loads)."""
     done = run_cli("visage.video", str(tmp_path / "missing.mp4"), f"run={run_dir}", cwd=tmp_path)
     assert done.returncode == 2 and done.stderr.strip().count("\n") == 0
     assert "missing.mp4' does not exist" in done.stderr
