@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from visage.core.age_bins import assign_age_bins
+from visage.core.names import GROUP_COLUMNS
 from visage.reporting.markdown import markdown_table
 
 SECTIONS = ("motivation", "collection", "consent", "preprocessing", "uses", "license", "distribution",
@@ -39,10 +40,11 @@ class CardInput:
 def card_groups(data: CardInput, labels: pd.DataFrame) -> list[str]:
     """Return the columns the card counts by: the sensitive attributes, then any other labelled task.
 
-    Without declared sensitive attributes, every task and `age_bin` (when ages are labelled) are counted.
+    Without declared sensitive attributes, the default group columns (`GROUP_COLUMNS`: race, gender,
+    age_bin) that the labels hold come first.
     """
     tasks = [c for c in labels.columns if c not in ("age", "age_bin")]
-    first = list(data.sensitive) or [*tasks, *(["age_bin"] if "age_bin" in labels else [])]
+    first = list(data.sensitive) or list(GROUP_COLUMNS)
     return [c for c in dict.fromkeys([*first, *tasks]) if c in labels]
 
 
