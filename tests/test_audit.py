@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from fairlearn.metrics import demographic_parity_difference
 
-from tests.helpers import ROOT, run_cli
+from tests.helpers import ROOT, call, run_cli
 
 
 @pytest.fixture
@@ -72,27 +72,31 @@ def test_audit_imports_no_torch(gender_only_csv: Path, tmp_path: Path) -> None:
     ([], "error: predictions={csv} has none of the grouping columns race, gender, age_bin; name yours with "
          "evaluation.fairness.attributes=[<column>, ...]"),
 ])
-def test_unknown_attribute_is_one_line_exit_2(gender_only_csv: Path, tmp_path: Path, args: list[str],
-                                              message: str) -> None:
+def test_unknown_attribute_is_one_line_exit_2(gender_only_csv: Path, tmp_path: Path, args: list[str], message: str,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
     out = tmp_path / "audit.json"
-    done = run_cli("visage.evaluate", f"predictions={gender_only_csv}", f"out={out}", *args, cwd=tmp_path)
-    assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [message.format(csv=gender_only_csv)]
+    assert call("evaluate", f"predictions={gender_only_csv}", f"out={out}", *args) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [message.format(csv=gender_only_csv)]
     assert not out.exists()
 
 
-def test_missing_true_column_is_one_line_exit_2(tmp_path: Path) -> None:
+def test_missing_true_column_is_one_line_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
     path = tmp_path / "half.csv"
     pd.DataFrame({"gender": ["Male", "Female"], "gender_pred": ["Male", "Male"]}).to_csv(path, index=False)
-    done = run_cli("visage.evaluate", f"predictions={path}", f"out={tmp_path / 'o.json'}", cwd=tmp_path)
-    assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
+    assert call("evaluate", f"predictions={path}", f"out={tmp_path / 'o.json'}") == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
         f"error: predictions={path} has gender_pred but no gender_true column; both are needed to score gender"]
     assert not (tmp_path / "o.json").exists()
 
 
-def test_an_extra_sensitive_column_is_studied_with_its_intersection(tmp_path: Path) -> None:
+def test_an_extra_sensitive_column_is_studied_with_its_intersection(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """A skin-tone column of the user's own, named as a sensitive attribute: per group, gaps and race*skin_tone."""
+    monkeypatch.chdir(tmp_path)
     rng = np.random.default_rng(4)
     n = 600
     race, skin = rng.choice(["White", "Black"], n), rng.choice(["I-II", "III-IV", "V-VI"], n)
@@ -101,9 +105,8 @@ def test_an_extra_sensitive_column_is_studied_with_its_intersection(tmp_path: Pa
     path = tmp_path / "skin.csv"
     pd.DataFrame({"race": race, "skin_tone": skin, "age_true": age, "age_pred": age_pred}).to_csv(path, index=False)
     out = tmp_path / "skin.json"
-    done = run_cli("visage.evaluate", f"predictions={path}", f"out={out}", "sensitive_attributes=[race,skin_tone]",
-                   "evaluation.fairness.n_boot=30", "evaluation.fairness.n_perm=200", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert call("evaluate", f"predictions={path}", f"out={out}", "sensitive_attributes=[race,skin_tone]",
+                "evaluation.fairness.n_boot=30", "evaluation.fairness.n_perm=200") == 0
     result = json.loads(out.read_text())
     assert result["settings"]["attributes"] == ["race", "skin_tone", "race*skin_tone"]
     table = pd.read_csv(path)

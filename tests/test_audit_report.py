@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_cli
+from tests.helpers import call, run_cli
 from tests.report_tables import FAST_FAIRNESS, predictions_table, write_table
 from visage.reporting.markdown import escape
 from visage.reporting.report.build import build_audit_report
@@ -66,15 +66,17 @@ def test_a_file_with_no_attribute_column_says_so(tmp_path: Path) -> None:
     assert record["summary"][-1]["text"].startswith("No test was run")
 
 
-def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path: Path) -> None:
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
     good = write_table(predictions_table(seed=6, n=200), tmp_path / "p.csv")
     bare = write_table(predictions_table(seed=6, n=50)[["sample_id", "race", "age_true"]], tmp_path / "bare.csv")
     cases = {("correction=bonferroni",): "correction", ("alpha=1.5",): "alpha", (): "age_true but no age_pred"}
     for extra, named in cases.items():
         source = bare if not extra else good
-        done = run_cli("visage.report", f"predictions={source}", f"out={tmp_path / 'out'}", *extra, cwd=tmp_path)
-        lines = done.stderr.strip().splitlines()
-        assert done.returncode == 2 and len(lines) == 1 and named in lines[0], (extra, done.stderr[-500:])
+        code, err = call("report", f"predictions={source}", f"out={tmp_path / 'out'}", *extra), capsys.readouterr().err
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and named in lines[0], (extra, err[-500:])
     assert not (tmp_path / "out").exists()
 
 

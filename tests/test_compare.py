@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.helpers import run_cli, train_tiny_run
+from tests.helpers import call, run_cli, train_tiny_run
 from visage.fairness.bootstrap import fairlearn_seeds, resample_indices
 from visage.fairness.paired import paired_differences
 from visage.fairness.settings import FairnessSettings
@@ -24,7 +24,7 @@ def _train(root: Path, name: str, *overrides: str) -> Path:
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("compare")
-    return _train(root, "plain"), _train(root, "balanced", "sampler=race_age_balanced", "trainer.max_epochs=2")
+    return _train(root, "plain"), _train(root, "balanced", "sampler=race_age_balanced")
 
 
 def test_paired_differences_by_hand() -> None:
@@ -80,32 +80,36 @@ def test_compare_two_runs_on_the_same_samples(two_runs: tuple[Path, Path]) -> No
     assert "| age_mae |" in markdown
 
 
-def test_runs_on_different_samples_are_refused(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
+def test_runs_on_different_samples_are_refused(two_runs: tuple[Path, Path], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
     plain, balanced = two_runs
     other = tmp_path / "other"
-    shutil.copytree(balanced, other, ignore=shutil.ignore_patterns("compare"))
+    shutil.copytree(balanced, other, ignore=shutil.ignore_patterns("compare", "*.ckpt"))
     predictions = other / "predictions" / "test.parquet"
     pd.read_parquet(predictions).iloc[5:].to_parquet(predictions)
-    done = run_cli("visage.compare", f"run={other}", f"baseline={plain}", cwd=tmp_path)
-    assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
+    assert call("compare", f"run={other}", f"baseline={plain}") == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
         "error: the runs were scored on different samples (0 only in the run, 5 only in the baseline, "
         f"{len(pd.read_parquet(predictions))} shared); compare runs on the same split of the same data"]
     assert not (other / "compare").exists()
 
 
-def test_sweep_jobs_are_compared_with_a_baseline_job(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
+def test_sweep_jobs_are_compared_with_a_baseline_job(two_runs: tuple[Path, Path], tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
     sweep = tmp_path / "sweep"
     for job, run in enumerate(two_runs):
-        shutil.copytree(run, sweep / str(job), ignore=shutil.ignore_patterns("compare"))
+        shutil.copytree(run, sweep / str(job), ignore=shutil.ignore_patterns("compare", "*.ckpt"))
         (sweep / str(job) / ".hydra" / "overrides.yaml").write_text("[]\n")
-    done = run_cli("visage.compare", f"sweep_dir={sweep}", "baseline=0", "evaluation.fairness.n_boot=20", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert call("compare", f"sweep_dir={sweep}", "baseline=0", "evaluation.fairness.n_boot=20") == 0
     assert (sweep / "1" / "compare" / "0" / "compare.json").is_file()
     assert not (sweep / "0" / "compare").exists()
-    bad = run_cli("visage.compare", f"sweep_dir={sweep}", "baseline=7", cwd=tmp_path)
-    assert bad.returncode == 2
-    assert bad.stderr.strip().splitlines() == ["error: unknown baseline job '7'; available: 0, 1"]
+    capsys.readouterr()
+    assert call("compare", f"sweep_dir={sweep}", "baseline=7") == 2
+    assert capsys.readouterr().err.strip().splitlines() == ["error: unknown baseline job '7'; available: 0, 1"]
 
 
 def test_paired_sign_flip_p_value_by_hand() -> None:

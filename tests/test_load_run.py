@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import torch
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
 
 from visage.core.errors import ConfigError
 from visage.runner.load_run import load_run
@@ -41,15 +40,10 @@ def test_load_run_of_a_non_run_is_a_config_error(tmp_path: Path) -> None:
         load_run(tmp_path)
 
 
-def test_load_run_without_checkpoint_names_it(compose_train) -> None:
-    cfg = compose_train()
-    train(cfg)
-    run_dir = Path(cfg.paths.output_dir)
-    (run_dir / ".hydra").mkdir()
-    OmegaConf.save(cfg, run_dir / ".hydra" / "config.yaml")  # as the command line leaves it
-    (run_dir / "checkpoints" / "best.ckpt").unlink()
+def test_load_run_without_checkpoint_names_it(tiny_run: Path, tmp_path: Path) -> None:
+    run_dir = Path(shutil.copytree(tiny_run, tmp_path / "run", ignore=shutil.ignore_patterns("best.ckpt")))
+    assert (run_dir / ".hydra" / "config.yaml").is_file() and (run_dir / "checkpoints" / "last.ckpt").is_file()
     with pytest.raises(ConfigError, match="has no checkpoints/best.ckpt"):
         load_run(run_dir)
     saved = load_run(run_dir, module=False)
     assert saved.module is None and saved.classes["gender"] == ["Male", "Female"]
-

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 import shutil
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import ROOT, TINY, run_cli, train_tiny_run
+from tests.helpers import ROOT, TINY, call, run_cli, train_tiny_run
 from visage.core.metric_specs import group_metrics
 from visage.reporting.markdown import escape
 from visage.reporting.report.format import interval, number, resolve_pointer
@@ -33,9 +35,9 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run_report(trained_run: Path) -> Path:
     """The report of the trained run, built by the command."""
     out = trained_run.parent / "reports" / "run"
-    done = run_cli("visage.report", f"run={trained_run}", f"out={out}", cwd=trained_run.parent)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "wrote" in done.stdout
+    with contextlib.redirect_stdout(io.StringIO()) as stdout:
+        assert call("report", f"run={trained_run}", f"out={out}") == 0
+    assert "wrote" in stdout.getvalue()
     return out
 
 
@@ -118,17 +120,18 @@ def test_html_is_one_file_with_no_external_src_or_href(run_report: Path) -> None
     assert "<script" not in page and "<link" not in page and "url(" not in page
 
 
-def test_missing_predictions_unknown_argument_and_missing_dir_are_one_line_exit_2(trained_run: Path,
-                                                                                  tmp_path: Path) -> None:
+def test_missing_predictions_unknown_argument_and_missing_dir_are_one_line_exit_2(
+        trained_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
     broken = tmp_path / "broken"
     shutil.copytree(trained_run, broken, ignore=shutil.ignore_patterns("*.ckpt"))
     (broken / "predictions" / "test.parquet").unlink()
     cases = {f"run={broken}": "predictions/test.parquet", f"run={tmp_path / 'nope'}": "nope",
              "colour=blue": "colour", f"sweep_dir={tmp_path / 'nope'}": "nope"}
     for argument, named in cases.items():
-        done = run_cli("visage.report", argument, f"out={tmp_path / 'out'}", cwd=tmp_path)
-        assert done.returncode == 2, (argument, done.stderr[-2000:])
-        lines = done.stderr.strip().splitlines()
+        code, err = call("report", argument, f"out={tmp_path / 'out'}"), capsys.readouterr().err
+        assert code == 2, (argument, err[-2000:])
+        lines = err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and named in lines[0], (argument, lines)
     assert not (tmp_path / "out").exists()
 
@@ -153,11 +156,11 @@ def _fake_sweep(trained_run: Path, root: Path) -> Path:
 
 
 def test_sweep_report_has_one_row_per_job_marks_the_front_and_pairs_against_the_baseline(
-        trained_run: Path, tmp_path: Path) -> None:
+        trained_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
     sweep = _fake_sweep(trained_run, tmp_path / "sweep")
-    done = run_cli("visage.report", f"sweep_dir={sweep}", f"out={tmp_path / 'r'}", "n_boot=200",
-                   "evaluation.fairness.n_perm=100", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert call("report", f"sweep_dir={sweep}", f"out={tmp_path / 'r'}", "n_boot=200",
+                "evaluation.fairness.n_perm=100") == 0
     markdown = (tmp_path / "r" / "report.md").read_text()
     rows = {job: _rows(markdown, job) for job in "012"}
     assert all(len(r) >= 1 for r in rows.values())
@@ -173,11 +176,14 @@ def test_sweep_report_has_one_row_per_job_marks_the_front_and_pairs_against_the_
     assert markdown.index("\n## Summary\n") < markdown.index("\n## Sweep\n")   # what was found comes first
     for section in SECTIONS[1:]:
         assert f"\n### {section}\n" in markdown, section
-    wrong = run_cli("visage.report", f"sweep_dir={sweep}", "attribute=hair", f"out={tmp_path / 'x'}", cwd=tmp_path)
-    assert wrong.returncode == 2 and wrong.stderr.strip() == "error: unknown attribute 'hair'; available: age_bin, gender, race"
+    capsys.readouterr()
+    assert call("report", f"sweep_dir={sweep}", "attribute=hair", f"out={tmp_path / 'x'}") == 2
+    assert capsys.readouterr().err.strip() == "error: unknown attribute 'hair'; available: age_bin, gender, race"
 
 
-def test_new_fairness_keys_are_shown_and_missing_ones_read_not_computed(trained_run: Path, tmp_path: Path) -> None:
+def test_new_fairness_keys_are_shown_and_missing_ones_read_not_computed(trained_run: Path, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     run = tmp_path / "run"
     shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns("*.ckpt"))
     path = run / "fairness" / "test.json"
@@ -189,8 +195,7 @@ def test_new_fairness_keys_are_shown_and_missing_ones_read_not_computed(trained_
     fairness["disparity"]["race"]["undefined"] = {"age_bias_gap": "fewer than two groups"}
     del fairness["disparity"]["gender"]["age_mae_gap"]
     path.write_text(json.dumps(fairness))
-    done = run_cli("visage.report", f"run={run}", f"out={tmp_path / 'r'}", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert call("report", f"run={run}", f"out={tmp_path / 'r'}") == 0
     markdown = (tmp_path / "r" / "report.md").read_text()
     assert "undefined (no confident prediction)" in _rows(markdown, "White")[2]
     assert "undefined (fewer than two groups)" in markdown and "| 0.012 |" in markdown

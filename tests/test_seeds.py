@@ -11,7 +11,7 @@ import pytest
 import yaml
 from scipy import stats
 
-from tests.helpers import TINY, run_cli
+from tests.helpers import TINY, call
 from visage.reporting.summaries.seeds import split_seed, summarize_by_config
 from visage.runner.builders import build_datamodule
 
@@ -34,11 +34,12 @@ def test_seed_override_is_split_from_the_configuration() -> None:
     assert split_seed(["data.seed=7"]) == ("data.seed=7", "")
 
 
-def test_two_seeds_of_one_configuration_give_one_row_with_their_mean(tmp_path: Path) -> None:
+def test_two_seeds_of_one_configuration_give_one_row_with_their_mean(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     sweep_dir = tmp_path / "seeds"
-    done = run_cli("visage.train", "-m", "seed=0,1", "sampler=race_age_balanced", *FAST,
-                   f"hydra.sweep.dir={sweep_dir}", f"paths.experiments_dir={tmp_path}", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert call("train", "-m", "seed=0,1", "sampler=race_age_balanced", *FAST,
+                f"hydra.sweep.dir={sweep_dir}", f"paths.experiments_dir={tmp_path}") == 0
     table = summarize_by_config(sweep_dir)
     assert len(table) == 1
     row = table.iloc[0]
@@ -59,8 +60,7 @@ def test_two_seeds_of_one_configuration_give_one_row_with_their_mean(tmp_path: P
     assert on_disk["n_seeds"].tolist() == [2]
     assert "sampler=race_age_balanced" in (sweep_dir / "summary_by_config.md").read_text()
     # The sweep report shows the seed spread beside each job's bootstrap interval width.
-    report = run_cli("visage.report", f"sweep_dir={sweep_dir}", f"out={tmp_path / 'report'}", cwd=tmp_path)
-    assert report.returncode == 0, report.stderr[-2000:]
+    assert call("report", f"sweep_dir={sweep_dir}", f"out={tmp_path / 'report'}") == 0
     seeds = json.loads((tmp_path / "report" / "report.json").read_text())["seeds"]
     (config,) = seeds["configs"]
     assert config["n_seeds"] == 2 and config["age_mae"]["mean"] == pytest.approx(np.mean(values))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 from omegaconf import open_dict
 
-from tests.helpers import TINY, run_cli
+from tests.helpers import TINY, call, run_cli
 from visage.core.errors import ConfigError
 from visage.fairness.objectives import error_plus_gap, split_metric
 from visage.reporting.summaries.sweep import pareto_front
@@ -20,9 +21,14 @@ from visage.runner.builders import build_loggers
 FAST = [*TINY, "evaluation.fairness.n_boot=50", "evaluation.fairness.n_perm=50", "evaluation.fairness.min_group_size=3"]
 
 
-def sweep(tmp_path: Path, name: str, *args: str):
-    return run_cli("visage.train", "-m", *args, *FAST, f"hydra.sweep.dir={tmp_path / name}",
-                   f"paths.experiments_dir={tmp_path}", cwd=tmp_path)
+def sweep_args(tmp_path: Path, name: str, *args: str) -> list[str]:
+    """The command line of a `-m` sweep of FAST runs into `tmp_path / name`."""
+    return ["-m", *args, *FAST, f"hydra.sweep.dir={tmp_path / name}", f"paths.experiments_dir={tmp_path}"]
+
+
+def sweep(tmp_path: Path, name: str, *args: str) -> subprocess.CompletedProcess:
+    """Run a sweep as `python -m visage.train -m ...` in a fresh process."""
+    return run_cli("visage.train", *sweep_args(tmp_path, name, *args), cwd=tmp_path)
 
 
 @pytest.mark.parametrize("launcher", [
@@ -30,10 +36,15 @@ def sweep(tmp_path: Path, name: str, *args: str):
     pytest.param(["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "torch_threads=1"], id="joblib",
                  marks=pytest.mark.slow),
 ])
-def test_two_by_two_sweep_gives_four_rows_with_their_overrides(tmp_path: Path, launcher: list[str]) -> None:
-    done = sweep(tmp_path, "grid", *launcher, "backbone=resnet18,mobilenetv3_small_100",
-                 "sampler=none,race_age_balanced")
-    assert done.returncode == 0, done.stderr[-3000:]
+def test_two_by_two_sweep_gives_four_rows_with_their_overrides(tmp_path: Path, launcher: list[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    grid = ["backbone=resnet18,mobilenetv3_small_100", "sampler=none,race_age_balanced"]
+    if launcher:  # joblib's worker processes, started as the command line starts them
+        done = sweep(tmp_path, "grid", *launcher, *grid)
+        assert done.returncode == 0, done.stderr[-3000:]
+    else:  # the basic launcher runs its jobs in this process
+        monkeypatch.chdir(tmp_path)
+        assert call("train", *sweep_args(tmp_path, "grid", *grid)) == 0
     summary = pd.read_csv(tmp_path / "grid" / "summary.csv")
     assert len(summary) == 4 and (summary["status"] == "ok").all()
     combos = {(b, s) for b, s in itertools.product(["resnet18", "mobilenetv3_small_100"], ["none", "race_age_balanced"])}
@@ -59,17 +70,17 @@ def test_two_by_two_sweep_gives_four_rows_with_their_overrides(tmp_path: Path, l
     assert (tmp_path / "grid" / "summary.md").read_text().startswith("# Sweep summary: grid")
 
 
-def test_broken_job_is_recorded_and_rerun_resumes(tmp_path: Path) -> None:
-    done = sweep(tmp_path, "broken", "backbone.name=resnet18,not_a_model")
-    assert done.returncode == 0, done.stderr[-3000:]
+def test_broken_job_is_recorded_and_rerun_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert call("train", *sweep_args(tmp_path, "broken", "backbone.name=resnet18,not_a_model")) == 0
     summary = pd.read_csv(tmp_path / "broken" / "summary.csv").set_index("job")
     assert summary.loc[0, "status"] == "ok"
     assert summary.loc[1, "status"] == "failed"
     assert summary.loc[1, "error"].startswith("ConfigError: unknown timm backbone 'not_a_model'")
     finished = tmp_path / "broken" / "0" / "metrics.json"
     stamp = finished.stat().st_mtime_ns
-    again = sweep(tmp_path, "broken", "backbone.name=resnet18,not_a_model")
-    assert again.returncode == 0
+    again = sweep(tmp_path, "broken", "backbone.name=resnet18,not_a_model")  # a fresh process: the rerun command
+    assert again.returncode == 0, again.stderr[-3000:]
     assert again.stdout.count("already finished, skipped") == 1
     assert finished.stat().st_mtime_ns == stamp
 
