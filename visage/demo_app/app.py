@@ -19,6 +19,7 @@ from visage.demo_app import runs as run_files
 from visage.demo_app import texts
 from visage.demo_app.models import DemoModel, load_demo_model
 from visage.demo_app.settings import DemoSettings
+from visage.fairness.multiple_testing import CORRECTIONS
 from visage.inference.crops import crop_face
 from visage.inference.gradcam import overlay
 from visage.inference.images import ImageError, decode_image
@@ -125,9 +126,17 @@ def fairness_tab(run_dir: Path, settings: DemoSettings) -> None:
     st.markdown(f"Results on the run's **test** split ({results.get('n')} faces), per group, with 95% intervals.")
     attribute = st.selectbox("Grouped by", list(results["by_group"]), key="attribute")
     st.dataframe(run_files.group_table(results, attribute), hide_index=True)
-    gaps = run_files.disparity_table(results, attribute)
+    left, right = st.columns(2)
+    corrections = list(CORRECTIONS)
+    correction = left.selectbox("Correction for multiple tests", corrections, key="correction",
+                                index=corrections.index(settings.correction))
+    alpha = right.number_input("alpha", min_value=0.001, max_value=0.5, value=float(settings.alpha), step=0.01,
+                               key="alpha", format="%.3f")
+    gaps = run_files.disparity_table(results, attribute, correction, alpha)
     if not gaps.empty:
-        st.markdown("Gaps between groups (largest minus smallest over groups big enough to judge; empty when undefined)")
+        st.markdown("Gaps between groups (largest minus smallest over groups big enough to judge; empty when "
+                    f"undefined). p-values from permutations, adjusted ({correction}) over all "
+                    f"{run_files.family_size(results)} gap tests of the split; \"beyond chance\" is adjusted p < {alpha:g}.")
         st.dataframe(gaps, hide_index=True)
     report = run_files.report_file(run_dir, Path(settings.reports_dir))
     if report is None:

@@ -12,6 +12,7 @@ import yaml
 
 from visage.core.errors import ConfigError
 from visage.core.run_files import CONFIG_FILE, METRICS_FILE
+from visage.fairness.multiple_testing import DEFAULT_ALPHA, DEFAULT_CORRECTION, family_tests, ratio_test
 
 
 def is_run(path: Path) -> bool:
@@ -78,12 +79,29 @@ def group_table(results: dict[str, Any], attribute: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def disparity_table(results: dict[str, Any], attribute: str) -> pd.DataFrame:
-    """Return the gaps of `attribute` (metric, value), null ones with their reason when given."""
+def disparity_table(results: dict[str, Any], attribute: str, correction: str = DEFAULT_CORRECTION,
+                    alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
+    """Return the gaps of `attribute`: measure, value, and for a tested one its raw and adjusted p and verdict.
+
+    p-values are adjusted over the whole family of the split's gap tests (every attribute), as the report
+    does, so a verdict here is the report's; undefined values and untested measures stay empty.
+    """
     values = results.get("disparity", {}).get(attribute, {})
-    rows = [{"measure": k, "value": None if v is None else round(float(v), 3)}
-            for k, v in values.items() if isinstance(v, (int, float)) or v is None]
+    tests = {t["metric"]: t for t in family_tests(results, "gaps", correction, alpha)["tests"] if t["attribute"] == attribute}
+    rows = []
+    for key, value in values.items():
+        if not (isinstance(value, (int, float)) or value is None):
+            continue
+        test = tests.get(ratio_test(key), {})
+        rows.append({"measure": key, "value": None if value is None else round(float(value), 3),
+                     "p": test.get("p_value"), f"p ({correction})": test.get("p_adjusted"),
+                     "beyond chance": test.get("beyond_chance")})
     return pd.DataFrame(rows)
+
+
+def family_size(results: dict[str, Any]) -> int:
+    """Return how many gap tests with a p-value the split's family holds."""
+    return int(family_tests(results)["families"]["gaps"]["size"])
 
 
 def report_file(run_dir: Path, reports_dir: Path) -> Path | None:

@@ -18,10 +18,14 @@ from visage.inference.settings import default, default_detector, deprecated_key
 ENV_VAR = "VISAGE_DEMO_SETTINGS"
 
 
-def _demo_default(key: str) -> Any:
+def _demo_default(key: str, file: str = "demo.yaml") -> Any:
     from visage.runner.cli import CONFIG_DIR
 
-    return OmegaConf.select(OmegaConf.load(CONFIG_DIR / "demo.yaml"), key)
+    return OmegaConf.select(OmegaConf.load(CONFIG_DIR / file), key)
+
+
+def _statistics_default(key: str) -> Any:
+    return _demo_default(key, "statistics/default.yaml")
 
 
 @dataclass
@@ -37,6 +41,8 @@ class DemoSettings:
     max_pixels: int = field(default_factory=lambda: default("limits.max_pixels"))
     reports_dir: str = field(default_factory=lambda: _demo_default("reports_dir"))
     min_grid: int = field(default_factory=lambda: default("gradcam.min_grid"))
+    correction: str = field(default_factory=lambda: _statistics_default("correction"))
+    alpha: float = field(default_factory=lambda: _statistics_default("alpha"))
 
     @classmethod
     def from_config(cls, cfg: DictConfig, runs: list[str]) -> DemoSettings:
@@ -45,7 +51,8 @@ class DemoSettings:
                    margin=float(cfg.crop.margin), coverage=float(cfg.age_interval.coverage),
                    batch_size=int(cfg.batch_size), max_pixels=int(cfg.limits.max_pixels),
                    reports_dir=str(Path(cfg.reports_dir).resolve()),
-                   min_grid=int(deprecated_key(cfg, "explain.min_grid", "gradcam.min_grid")))
+                   min_grid=int(deprecated_key(cfg, "explain.min_grid", "gradcam.min_grid")),
+                   correction=str(cfg.correction), alpha=float(cfg.alpha))
 
     def to_env(self) -> dict[str, str]:
         """Return the environment entry that carries these settings."""
