@@ -10,13 +10,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
+from omegaconf import DictConfig, open_dict
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, TINY
 from tests.test_privacy import TRAP
 from visage.models.checkpoints import load_checkpoint
 from visage.models.module import FaceAttributeModule
+from visage.runner.cli import CONFIG_DIR
 from visage.train import train
 
 # Runs in a fresh interpreter that imports only the module's file (no config, no runner, no data code),
@@ -37,13 +42,30 @@ print("RESULT", json.dumps({"attempts": ATTEMPTS, "backbone": raw["hyper_paramet
 '''
 
 
-def test_load_from_checkpoint_in_a_fresh_process_predicts_what_the_run_predicted(compose_train, tmp_path: Path) -> None:
-    weights = tmp_path / "weights.pth"
-    torch.save(instantiate(compose_train().backbone)().model.state_dict(), weights)
-    cfg = compose_train("backbone.pretrained=true", f"backbone.checkpoint_path={weights}", "loss=group_dro",
-                        "sampler=race_age_balanced", "augmentation=basic")
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[DictConfig, dict]:
+    """One TINY run started from a local weights file (then deleted), with group DRO, a sampler and augmentation."""
+    root = tmp_path_factory.mktemp("standalone")
+    weights = root / "weights.pth"
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        plain = compose(config_name="train", overrides=TINY)
+        cfg = compose(config_name="train", overrides=[
+            *TINY, f"paths.experiments_dir={root / 'exp'}", "backbone.pretrained=true",
+            f"backbone.checkpoint_path={weights}", "loss=group_dro", "sampler=race_age_balanced", "augmentation=basic",
+            "evaluation.fairness.n_boot=20", "evaluation.fairness.n_perm=20"])
+    GlobalHydra.instance().clear()
+    torch.save(instantiate(plain.backbone)().model.state_dict(), weights)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(root / "run")
     _, objects = train(cfg)
     weights.unlink()  # loading must not need it
+    return cfg, objects
+
+
+def test_load_from_checkpoint_in_a_fresh_process_predicts_what_the_run_predicted(trained: tuple[DictConfig, dict],
+                                                                                 tmp_path: Path) -> None:
+    cfg, objects = trained
     run = Path(cfg.paths.output_dir)
     datamodule = objects["datamodule"]
     batch = next(iter(datamodule.loader("test")))
@@ -70,9 +92,8 @@ def test_load_from_checkpoint_in_a_fresh_process_predicts_what_the_run_predicted
     np.testing.assert_allclose(got["race"].numpy(), rows[races].to_numpy(), rtol=1e-5, atol=1e-6)
 
 
-def test_every_checkpoint_holds_only_tensors_and_plain_values(compose_train) -> None:
-    cfg = compose_train("loss=group_dro", "sampler=race_age_balanced", "augmentation=basic")
-    _, objects = train(cfg)
+def test_every_checkpoint_holds_only_tensors_and_plain_values(trained: tuple[DictConfig, dict]) -> None:
+    cfg, objects = trained
     for name in ("best.ckpt", "last.ckpt"):
         checkpoint = torch.load(Path(cfg.paths.output_dir) / "checkpoints" / name, weights_only=True)
         assert checkpoint["hyper_parameters"]["group_weighting"]["by"] == "race*age_bin"

@@ -83,7 +83,8 @@ def _backbone_equals(backbone: torch.nn.Module, state: dict[str, torch.Tensor]) 
 def test_pretrained_true_starts_from_exactly_the_cached_weights(compose_train, hub_cache: Path, caplog) -> None:
     state = write_hub_cache(hub_cache, TINY_TIMM)
     cached = next((hub_cache / "hub").glob("models--timm--*/snapshots/*/model.safetensors"))
-    cfg = compose_train(f"backbone.name={TINY_TIMM}", "backbone.pretrained=true")
+    cfg = compose_train(f"backbone.name={TINY_TIMM}", "backbone.pretrained=true", "evaluation.fairness.n_boot=20",
+                        "evaluation.fairness.n_perm=20")
     with open_dict(cfg):
         cfg.job_overrides = ["data.image_size=32"]  # as run_job records the command line: the user's size wins
     with caplog.at_level(logging.WARNING, logger="visage.runner.builders"):

@@ -75,7 +75,8 @@ def run_trapped(code: str, tmp_path: Path) -> dict:
 
 
 def test_smoke_training_from_python_attempts_no_outgoing_connection(tmp_path: Path) -> None:
-    overrides = [*TINY, f"paths.experiments_dir={tmp_path / 'exp'}"]
+    overrides = [*TINY, "evaluation.fairness.n_boot=20", "evaluation.fairness.n_perm=20",
+                 f"paths.experiments_dir={tmp_path / 'exp'}"]
     code = TRAINING.format(overrides=overrides, output_dir=str(tmp_path / "run"), keys=sorted(PRIVATE_DEFAULTS))
     result = run_trapped(code, tmp_path)
     assert result["attempts"] == []

@@ -70,7 +70,8 @@ def test_frozen_backbone_epochs_leave_the_starting_weights_untouched(compose_tra
     start = instantiate(compose_train().backbone)().model.state_dict()
     torch.save(start, tmp_path / "start.pth")
     _, objects = train(compose_train(f"backbone.checkpoint_path={tmp_path / 'start.pth'}",
-                                     "model.freeze_backbone_epochs=1", "model.backbone_lr_scale=0.5"))
+                                     "model.freeze_backbone_epochs=1", "model.backbone_lr_scale=0.5",
+                                     "evaluation.fairness.n_boot=20", "evaluation.fairness.n_perm=20"))
     trained = objects["module"].net.backbone.model.state_dict()
     for key, value in start.items():  # weights and batch-norm statistics alike
         torch.testing.assert_close(trained[key], value, rtol=0, atol=0)
