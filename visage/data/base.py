@@ -137,3 +137,24 @@ class FaceDataset(Dataset, ABC):
         if self.split_file_counts is not None:
             facts["split_file"] = dict(self.split_file_counts)
         return facts
+
+
+class DatasetView(Dataset):
+    """A dataset seen through a wrapper: what the view does not set is the wrapped dataset's own.
+
+    Subclasses override what they see differently (`task_classes`, `has_age`, `__getitem__`, ...).
+    """
+
+    def __init__(self, dataset: FaceDataset) -> None:
+        self.dataset = dataset
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "dataset":  # not yet set (unpickling in a loader worker)
+            raise AttributeError(name)
+        return getattr(self.dataset, name)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.dataset[index]

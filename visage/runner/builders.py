@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from visage.core.errors import ConfigError
 from visage.core.names import AGE
+from visage.data.base import DatasetView
 from visage.data.build import build_dataset
 from visage.data.datamodule import FaceDataModule
 from visage.models.module import backbone_specs
@@ -80,31 +81,20 @@ def choose_image_size(cfg: DictConfig) -> dict[str, Any]:
     return {"image_size": size, **chosen}
 
 
-class TaskView:
+class TaskView(DatasetView):
     """A dataset seen with only some of its tasks (`tasks=[age]`): the others stay labels and group columns.
 
     Everything but `task_classes` and `has_age` is the dataset's own, so splits, groups and images are unchanged.
     """
 
     def __init__(self, dataset: Any, tasks: Sequence[str]) -> None:
-        self.dataset = dataset
+        super().__init__(dataset)
         available = [*dataset.task_classes, *([AGE] if dataset.has_age else [])]
         unknown = [t for t in tasks if t not in available]
         if unknown or not tasks:
             raise ConfigError(f"tasks={list(tasks)}: data '{dataset.name}' labels {', '.join(available)}; "
                               "choose one or more of them (null: all)")
         self.tasks = tuple(tasks)
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "dataset":  # not yet set (unpickling in a loader worker)
-            raise AttributeError(name)
-        return getattr(self.dataset, name)
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        return self.dataset[index]
 
     @property
     def task_classes(self) -> dict[str, tuple[str, ...]]:

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import torch
 from omegaconf import DictConfig
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import DataLoader, Subset
 
 from visage.core.names import GROUP_COLUMNS
 from visage.core.run_files import fairness_path, predictions_path, write_json, write_table
-from visage.data.base import FaceDataset
+from visage.data.base import DatasetView, FaceDataset
 from visage.data.datamodule import FaceDataModule
 from visage.fairness.evaluation import evaluate_predictions
 from visage.fairness.overall import overall_metrics
@@ -54,7 +54,7 @@ def score_split(trainer: pl.Trainer, module: pl.LightningModule, datamodule: Fac
                        getattr(dataset, "sensitive_attributes", None))
 
 
-class AsTrained(Dataset):
+class AsTrained(DatasetView):
     """Another dataset's faces as a run's model saw its training faces; only the tasks both label have a truth.
 
     A model trained on FER2013 (48 px grayscale, resized) sees every face at 48 px in gray, resized to
@@ -64,18 +64,11 @@ class AsTrained(Dataset):
 
     def __init__(self, dataset: FaceDataset, run_classes: Mapping[str, Sequence[str]], run_has_age: bool,
                  look: Mapping[str, Any] | None, image_size: int) -> None:
-        self.dataset, self.look, self.image_size = dataset, dict(look or {}), int(image_size)
+        super().__init__(dataset)
+        self.look, self.image_size = dict(look or {}), int(image_size)
         self.task_classes = {t: tuple(c) for t, c in dataset.task_classes.items()
                              if [str(x) for x in run_classes.get(t, ())] == [str(x) for x in c]}
         self.has_age = dataset.has_age and run_has_age
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "dataset":  # not yet set (unpickling in a loader worker)
-            raise AttributeError(name)
-        return getattr(self.dataset, name)
-
-    def __len__(self) -> int:
-        return len(self.dataset)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         item = dict(self.dataset[index])
