@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from visage.demo_app.runs import disparity_table, family_size
+from visage.demo_app.runs import disparity_table
 from visage.demo_app.settings import DemoSettings
+from visage.fairness.multiple_testing import family_tests
 
 RESULTS = {"disparity": {
     "race": {"age_mae_gap": 1.2, "age_mae_ratio": 1.5, "gender_acc_gap": 0.04,
@@ -22,15 +23,16 @@ def test_gap_p_values_are_adjusted_over_the_whole_split_as_statsmodels_does(corr
     raw = [0.004, 0.03, 0.02]  # race age, race gender acc, gender age; gender dp over gender is not a test
     reference = dict(zip(["race/age_mae_gap", "race/gender_acc_gap", "gender/age_mae_gap"],
                          multipletests(raw, alpha=0.05, method=method)[1]))
-    assert family_size(RESULTS) == 3
+    family = family_tests(RESULTS, "gaps", correction, 0.05)
+    assert family["families"]["gaps"]["size"] == 3
     for attribute in ("race", "gender"):
-        table = disparity_table(RESULTS, attribute, correction, 0.05).set_index("measure")
+        table = disparity_table(RESULTS, attribute, family).set_index("measure")
         for key in ("age_mae_gap", "age_mae_ratio"):  # a ratio shares its gap's test
             assert table.loc[key, f"p ({correction})"] == pytest.approx(reference[f"{attribute}/age_mae_gap"])
-    race = disparity_table(RESULTS, "race", correction, 0.05).set_index("measure")
+    race = disparity_table(RESULTS, "race", family).set_index("measure")
     assert race.loc["gender_acc_gap", f"p ({correction})"] == pytest.approx(reference["race/gender_acc_gap"])
     assert race.loc["gender_acc_gap", "beyond chance"] == (reference["race/gender_acc_gap"] < 0.05)
-    gender = disparity_table(RESULTS, "gender", correction, 0.05).set_index("measure")
+    gender = disparity_table(RESULTS, "gender", family).set_index("measure")
     assert pd.isna(gender.loc["gender_demographic_parity_difference", "p"])  # not run: it measures accuracy, not bias
 
 

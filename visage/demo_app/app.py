@@ -19,7 +19,7 @@ from visage.demo_app import runs as run_files
 from visage.demo_app import texts
 from visage.demo_app.models import DemoModel, load_demo_model
 from visage.demo_app.settings import DemoSettings
-from visage.fairness.multiple_testing import CORRECTIONS
+from visage.fairness.multiple_testing import CORRECTIONS, family_tests
 from visage.inference.crops import crop_face
 from visage.inference.gradcam import overlay
 from visage.inference.images import ImageError, decode_image
@@ -132,11 +132,12 @@ def fairness_tab(run_dir: Path, settings: DemoSettings) -> None:
                                 index=corrections.index(settings.correction))
     alpha = right.number_input("alpha", min_value=0.001, max_value=0.5, value=float(settings.alpha), step=0.01,
                                key="alpha", format="%.3f")
-    gaps = run_files.disparity_table(results, attribute, correction, alpha)
+    family = family_tests(results, "gaps", correction, alpha)
+    gaps = run_files.disparity_table(results, attribute, family)
     if not gaps.empty:
         st.markdown("Gaps between groups (largest minus smallest over groups big enough to judge; empty when "
                     f"undefined). p-values from permutations, adjusted ({correction}) over all "
-                    f"{run_files.family_size(results)} gap tests of the split; \"beyond chance\" is adjusted p < {alpha:g}.")
+                    f"{family['families']['gaps']['size']} gap tests of the split; \"beyond chance\" is adjusted p < {alpha:g}.")
         st.dataframe(gaps, hide_index=True)
     report = run_files.report_file(run_dir, Path(settings.reports_dir))
     if report is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import yaml
 
 from visage.core.errors import ConfigError
 from visage.core.run_files import CONFIG_FILE, METRICS_FILE
-from visage.fairness.multiple_testing import DEFAULT_ALPHA, DEFAULT_CORRECTION, family_tests, ratio_test
+from visage.fairness.multiple_testing import ratio_test
 
 
 def is_run(path: Path) -> bool:
@@ -79,15 +79,16 @@ def group_table(results: dict[str, Any], attribute: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def disparity_table(results: dict[str, Any], attribute: str, correction: str = DEFAULT_CORRECTION,
-                    alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
+def disparity_table(results: dict[str, Any], attribute: str, family: Mapping[str, Any]) -> pd.DataFrame:
     """Return the gaps of `attribute`: measure, value, and for a tested one its raw and adjusted p and verdict.
 
-    p-values are adjusted over the whole family of the split's gap tests (every attribute), as the report
-    does, so a verdict here is the report's; undefined values and untested measures stay empty.
+    `family` is `family_tests(results, "gaps", correction, alpha)`: p-values adjusted over the whole family of
+    the split's gap tests (every attribute), as the report does, so a verdict here is the report's; undefined
+    values and untested measures stay empty.
     """
     values = results.get("disparity", {}).get(attribute, {})
-    tests = {t["metric"]: t for t in family_tests(results, "gaps", correction, alpha)["tests"] if t["attribute"] == attribute}
+    correction = family["families"]["gaps"]["correction"]
+    tests = {t["metric"]: t for t in family["tests"] if t["attribute"] == attribute}
     rows = []
     for key, value in values.items():
         if not (isinstance(value, (int, float)) or value is None):
@@ -97,11 +98,6 @@ def disparity_table(results: dict[str, Any], attribute: str, correction: str = D
                      "p": test.get("p_value"), f"p ({correction})": test.get("p_adjusted"),
                      "beyond chance": test.get("beyond_chance")})
     return pd.DataFrame(rows)
-
-
-def family_size(results: dict[str, Any]) -> int:
-    """Return how many gap tests with a p-value the split's family holds."""
-    return int(family_tests(results)["families"]["gaps"]["size"])
 
 
 def report_file(run_dir: Path, reports_dir: Path) -> Path | None:

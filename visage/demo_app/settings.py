@@ -18,14 +18,10 @@ from visage.inference.settings import default, default_detector, deprecated_key
 ENV_VAR = "VISAGE_DEMO_SETTINGS"
 
 
-def _demo_default(key: str, file: str = "demo.yaml") -> Any:
+def _config_default(key: str, file: str) -> Any:
     from visage.runner.cli import CONFIG_DIR
 
     return OmegaConf.select(OmegaConf.load(CONFIG_DIR / file), key)
-
-
-def _statistics_default(key: str) -> Any:
-    return _demo_default(key, "statistics/default.yaml")
 
 
 @dataclass
@@ -39,10 +35,10 @@ class DemoSettings:
     coverage: float = field(default_factory=lambda: default("age_interval.coverage"))
     batch_size: int = field(default_factory=lambda: default("batch_size"))
     max_pixels: int = field(default_factory=lambda: default("limits.max_pixels"))
-    reports_dir: str = field(default_factory=lambda: _demo_default("reports_dir"))
+    reports_dir: str = field(default_factory=lambda: _config_default("reports_dir", "demo.yaml"))
     min_grid: int = field(default_factory=lambda: default("gradcam.min_grid"))
-    correction: str = field(default_factory=lambda: _statistics_default("correction"))
-    alpha: float = field(default_factory=lambda: _statistics_default("alpha"))
+    correction: str = field(default_factory=lambda: _config_default("correction", "statistics/default.yaml"))
+    alpha: float = field(default_factory=lambda: _config_default("alpha", "statistics/default.yaml"))
 
     @classmethod
     def from_config(cls, cfg: DictConfig, runs: list[str]) -> DemoSettings:
