@@ -27,13 +27,19 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return _train(root, "plain"), _train(root, "balanced", "sampler=race_age_balanced")
 
 
-def test_paired_differences_by_hand() -> None:
-    rng = np.random.default_rng(0)
-    n = 300
+def paired_predictions(seed: int, n: int, *, noise_a: float, noise_b: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return two runs' age predictions on the same `n` samples (races A/B), with Gaussian errors of these sizes."""
+    rng = np.random.default_rng(seed)
     truth = pd.DataFrame({"sample_id": [f"s{i}" for i in range(n)], "race": rng.choice(["A", "B"], n),
                           "age_true": rng.uniform(0, 80, n)})
-    a = truth.assign(age_pred=truth["age_true"] + rng.normal(0, 2, n))
-    b = truth.assign(age_pred=truth["age_true"] + rng.normal(0, 4, n))
+    a = truth.assign(age_pred=truth["age_true"] + rng.normal(0, noise_a, n))
+    b = truth.assign(age_pred=truth["age_true"] + rng.normal(0, noise_b, n))
+    return a, b
+
+
+def test_paired_differences_by_hand() -> None:
+    n = 300
+    a, b = paired_predictions(0, n, noise_a=2, noise_b=4)
     settings = FairnessSettings(attributes=("race",), n_boot=50, seed=4, min_group_size=10, n_perm=0)
     result = paired_differences(a, b.sample(frac=1, random_state=1), settings)  # any row order: joined on sample_id
     err_a, err_b = (a["age_pred"] - a["age_true"]).abs(), (b["age_pred"] - b["age_true"]).abs()
@@ -113,12 +119,8 @@ def test_sweep_jobs_are_compared_with_a_baseline_job(two_runs: tuple[Path, Path]
 
 
 def test_paired_sign_flip_p_value_by_hand() -> None:
-    rng = np.random.default_rng(1)
     n = 400
-    truth = pd.DataFrame({"sample_id": [f"s{i}" for i in range(n)], "race": rng.choice(["A", "B"], n),
-                          "age_true": rng.uniform(0, 80, n)})
-    a = truth.assign(age_pred=truth["age_true"] + rng.normal(0, 3, n))
-    b = truth.assign(age_pred=truth["age_true"] + rng.normal(0, 3.3, n))
+    a, b = paired_predictions(1, n, noise_a=3, noise_b=3.3)
     settings = FairnessSettings(attributes=("race",), n_boot=20, seed=7, min_group_size=10, n_perm=300)
     result = paired_differences(a, b, settings)
     d = ((a["age_pred"] - a["age_true"]).abs() - (b["age_pred"] - b["age_true"]).abs()).to_numpy()

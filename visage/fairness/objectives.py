@@ -48,8 +48,9 @@ def error_plus_gap(metrics: Mapping[str, Any], fairness: Mapping[str, Any], spli
     """Return overall error + weight · (worst − best compared group's value) over `attribute`, on `split`.
 
     A fairness-aware objective that a sweeper minimises, trading overall error against the gap between
-    groups; for a higher-is-better metric (accuracy) the overall value enters negated, the gap as it is. The gap is over the groups big
-    enough to judge (`min_group_size`); where it is undefined the objective fails with its reason.
+    groups; for a higher-is-better metric (accuracy) the overall value enters negated, the gap as it is.
+    The gap is over the groups big enough to judge (`min_group_size`); where it is undefined the objective
+    fails with its reason.
     """
     overall = split_metric(metrics, None, split, metric)
     try:
