@@ -11,7 +11,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, open_dict
 
-from tests.helpers import TINY, TINY_DATA
+from tests.helpers import tiny
 from visage.runner.cli import CONFIG_DIR
 
 
@@ -26,18 +26,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def compose_train(tmp_path: Path) -> Callable[..., DictConfig]:
-    """Return a function composing the train config with the TINY overrides plus any given.
-
-    The synthetic-data part of TINY is left out when another dataset is chosen.
-    """
+    """Return a function composing the train config with the TINY overrides plus any given (`helpers.tiny`)."""
 
     def _compose(*overrides: str, run_name: str = "run") -> DictConfig:
-        other_data = any(o.startswith("data=") and o != "data=synthetic" for o in overrides)
-        tiny = [o for o in TINY if not (other_data and o in TINY_DATA)]
         GlobalHydra.instance().clear()
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            cfg = compose(config_name="train",
-                          overrides=[*tiny, f"paths.experiments_dir={tmp_path / 'exp'}", *overrides])
+            cfg = compose(config_name="train", overrides=tiny(f"paths.experiments_dir={tmp_path / 'exp'}", *overrides))
         with open_dict(cfg):
             cfg.paths.output_dir = str(tmp_path / run_name)
         return cfg

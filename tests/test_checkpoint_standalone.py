@@ -80,7 +80,7 @@ def test_load_from_checkpoint_in_a_fresh_process_predicts_what_the_run_predicted
     result = json.loads(line.removeprefix("RESULT "))
     assert result["attempts"] == [] and not result["runner_imported"]
     assert result["backbone"]["pretrained"] is False and result["backbone"]["checkpoint_path"] is None
-    assert result["backbone"]["name"] == "resnet18"
+    assert result["backbone"]["name"] == "test_resnet"
     assert result["classes"]["race"] == ["White", "Black", "Asian", "Indian", "Others"]
 
     got = torch.load(tmp_path / "out.pt")

@@ -66,7 +66,7 @@ def test_runs_are_found_in_folders_and_bad_paths_are_one_line_errors(runs_dir, t
     with pytest.raises(ConfigError, match="not a finished visage run"):
         run_files.find_runs([tmp_path])
     info = run_files.run_info(runs_dir / "joint")
-    assert info["dataset"] == "synthetic" and info["backbone"] == "resnet18"
+    assert info["dataset"] == "synthetic" and info["backbone"] == "test_resnet"
 
 
 def test_fairness_tables_come_from_the_saved_results(runs_dir, tmp_path) -> None:

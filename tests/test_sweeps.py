@@ -12,18 +12,18 @@ import pandas as pd
 import pytest
 from omegaconf import open_dict
 
-from tests.helpers import TINY, call, run_cli
+from tests.helpers import call, run_cli, tiny
 from visage.core.errors import ConfigError
 from visage.fairness.objectives import error_plus_gap, split_metric
 from visage.reporting.summaries.sweep import pareto_front
 from visage.runner.builders import build_loggers
 
-FAST = [*TINY, "evaluation.fairness.n_boot=50", "evaluation.fairness.n_perm=50", "evaluation.fairness.min_group_size=3"]
+FAST = ["evaluation.fairness.n_boot=50", "evaluation.fairness.n_perm=50", "evaluation.fairness.min_group_size=3"]
 
 
 def sweep_args(tmp_path: Path, name: str, *args: str) -> list[str]:
     """The command line of a `-m` sweep of FAST runs into `tmp_path / name`."""
-    return ["-m", *args, *FAST, f"hydra.sweep.dir={tmp_path / name}", f"paths.experiments_dir={tmp_path}"]
+    return ["-m", *tiny(*args, *FAST, f"hydra.sweep.dir={tmp_path / name}", f"paths.experiments_dir={tmp_path}")]
 
 
 def sweep(tmp_path: Path, name: str, *args: str) -> subprocess.CompletedProcess:
