@@ -72,14 +72,14 @@ def test_two_by_two_sweep_gives_four_rows_with_their_overrides(tmp_path: Path, l
 
 def test_broken_job_is_recorded_and_rerun_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    assert call("train", *sweep_args(tmp_path, "broken", "backbone.name=resnet18,not_a_model")) == 0
+    assert call("train", *sweep_args(tmp_path, "broken", "backbone.name=test_resnet,not_a_model")) == 0
     summary = pd.read_csv(tmp_path / "broken" / "summary.csv").set_index("job")
     assert summary.loc[0, "status"] == "ok"
     assert summary.loc[1, "status"] == "failed"
     assert summary.loc[1, "error"].startswith("ConfigError: unknown timm backbone 'not_a_model'")
     finished = tmp_path / "broken" / "0" / "metrics.json"
     stamp = finished.stat().st_mtime_ns
-    again = sweep(tmp_path, "broken", "backbone.name=resnet18,not_a_model")  # a fresh process: the rerun command
+    again = sweep(tmp_path, "broken", "backbone.name=test_resnet,not_a_model")  # a fresh process: the rerun command
     assert again.returncode == 0, again.stderr[-3000:]
     assert again.stdout.count("already finished, skipped") == 1
     assert finished.stat().st_mtime_ns == stamp
