@@ -8,7 +8,10 @@ the machine changes all timings, so compare ratios, never absolute seconds.
 
 The curve says where the default loses: if 2x and 4x epochs close the gap to the floor, training is
 too short (schedule, cost per step); if only 2x data does, the model lacks examples; if neither does,
-the images carry less age information than the labels' noise would allow.
+the images carry less age information than the labels' noise would allow. A second table splits each
+point's excess over the floor (mean |pred - label| - mean |true age - label| on the test split) by true
+age: a band whose share stays put as training grows is one the drawn faces barely tell apart (the
+renderer's cues saturate: growth at 22, lines at 80, grey at 75, folds at 85).
 
     nice -n 10 python bench/default_quality.py                       # the default's four points
     python bench/default_quality.py --points default,epochs2 \\
@@ -29,12 +32,14 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 
-from visage.core.run_files import LAST_CHECKPOINT, METRICS_FILE
+from visage.core.run_files import LAST_CHECKPOINT, METRICS_FILE, predictions_path
 from visage.data.build import build_dataset
 from visage.runner.cli import CONFIG_DIR, set_private_defaults
 
 REPO = Path(__file__).resolve().parents[1]
 POINTS = ("default", "epochs2", "epochs4", "data2")
+AGE_BANDS = (0, 12, 16, 22, 28, 35, 45, 65, 80, 101)  # true-age bands of the excess table (the renderer's cue ages)
+TARGET = 1.15  # MAE / floor the default should reach (#23)
 FIXED = ["logger=none", "trainer.enable_progress_bar=false"]
 
 
@@ -50,6 +55,7 @@ class Point:
     test_mae: float = float("nan")
     test_floor: float = float("nan")
     returncode: int = 0
+    excess_by_band: dict[str, float] | None = None
 
     @property
     def ratio(self) -> float:
@@ -92,6 +98,21 @@ def epochs_run(run_dir: Path) -> int | None:
     return int(torch.load(checkpoint, map_location="cpu", weights_only=False)["epoch"]) + 1
 
 
+def excess_by_band(run_dir: Path) -> dict[str, float]:
+    """Return each true-age band's share of the test MAE above the noise floor, in years (they sum to the excess).
+
+    The synthetic set keeps each face's true (latent) age, so the floor is |true - label| per face and
+    the excess is what the model adds to it.
+    """
+    import pandas as pd  # only here, as torch above
+
+    table = pd.read_parquet(predictions_path(run_dir, "test"))
+    excess = (table["age_pred"] - table["age_true"]).abs() - (table["age_latent"] - table["age_true"]).abs()
+    bands = pd.cut(table["age_latent"], AGE_BANDS, right=False)
+    shares = (excess / len(table)).groupby(bands, observed=False).sum()
+    return {f"{b.left}-{b.right - 1}": float(v) for b, v in shares.items()}
+
+
 def run_point(point: Point, experiments_dir: Path) -> Point:
     """Run one training in a subprocess; fill in its wall time, epochs and test metrics."""
     run_dir = experiments_dir / "runs" / f"{point.series}-{point.point}-{time.strftime('%H%M%S')}"
@@ -107,6 +128,7 @@ def run_point(point: Point, experiments_dir: Path) -> Point:
         test = json.loads(metrics_file.read_text())["test"]
         point.test_mae, point.test_floor = float(test["age_mae"]), float(test["age_noise_floor"])
         point.epochs_run = epochs_run(run_dir)
+        point.excess_by_band = excess_by_band(run_dir)
     else:
         print(f"#   failed (exit {point.returncode}); log: {experiments_dir / (run_dir.name + '.log')}", flush=True)
     return point
@@ -121,6 +143,19 @@ def print_table(points: Sequence[Point], reference: Point, header: bool = True) 
         print(f"{p.series:<10} {p.point:<8} {p.wall_s:8.1f} {p.wall_s / reference.wall_s:8.2f} "
               f"{p.epochs_run if p.epochs_run is not None else '-':>6} {p.test_mae:8.3f} {p.test_floor:6.3f} "
               f"{p.ratio:9.3f}  {' '.join(p.overrides)}", flush=True)
+
+
+def print_bands(points: Sequence[Point]) -> None:
+    """Print each point's excess over the floor split by true-age band, beside the excess TARGET allows."""
+    measured = [p for p in points if p.excess_by_band]
+    if not measured:
+        return
+    bands = list(measured[0].excess_by_band)
+    print(f"\nexcess over the floor by true age (years of test MAE; x{TARGET} allows {TARGET - 1:.2f} x floor)")
+    print(f"{'series':<10} {'point':<8} " + " ".join(f"{b:>6}" for b in bands) + f" {'total':>6} {'allowed':>7}")
+    for p in measured:
+        print(f"{p.series:<10} {p.point:<8} " + " ".join(f"{p.excess_by_band[b]:6.3f}" for b in bands)
+              + f" {sum(p.excess_by_band.values()):6.3f} {(TARGET - 1) * p.test_floor:7.3f}")
 
 
 def main() -> None:
@@ -161,6 +196,7 @@ def main() -> None:
         print_table(measured[-1:], measured[0], header=False)
     reference = measured[0]
     print_table(measured, reference)
+    print_bands(measured)
     if args.json:
         args.json.write_text(json.dumps([{**asdict(p), "ratio": p.ratio, "wall_vs_reference": p.wall_s / reference.wall_s}
                                          for p in measured], indent=2))
