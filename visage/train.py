@@ -43,7 +43,7 @@ def train(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     module = builders.build_module(cfg, datamodule)
     module.run_spec = builders.run_spec(cfg, datamodule, preprocessing, weights)
     loggers = builders.build_loggers(cfg)
-    trainer: pl.Trainer = instantiate(cfg.trainer, logger=loggers or False, callbacks=builders.build_callbacks(cfg))
+    trainer = builders.build_trainer(cfg, loggers)
     for lg in loggers:
         lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
 
@@ -68,6 +68,7 @@ def train(cfg: DictConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     metrics["dataset"] = {"name": dataset.name, **dataset.describe(),
                           "classes": {task: list(names) for task, names in dataset.task_classes.items()}}
     metrics["overrides"] = list(cfg.get("job_overrides") or [])
+    metrics["precision"] = str(trainer.precision)  # what trained (trainer.precision=null chooses by the CPU)
     metrics[builders.PRETRAINED_WEIGHTS_KEY] = weights  # name, tag, hf_hub_id, file, sha256 of the starting weights (or null)
     metrics["objective"] = instantiate(cfg.objective)(metrics=metrics, fairness=fairness)
     write_json(output_dir / METRICS_FILE, metrics)

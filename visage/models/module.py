@@ -240,8 +240,13 @@ class FaceAttributeModule(LightningModule):
         self._step(batch, "test")
 
     def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
-        """Return decoded predictions: age in years and class probabilities per classification task."""
-        outputs = self(batch["image"])
+        """Return decoded predictions: age in years and class probabilities per classification task.
+
+        Always in 32-bit, also after bf16 mixed-precision training: the run is scored on what `visage.predict`,
+        the API and the exported model compute.
+        """
+        with torch.autocast(self.device.type, enabled=False):
+            outputs = self(batch["image"])
         result = {"index": batch["index"]}
         for task in self.tasks:
             if task == AGE:

@@ -137,6 +137,37 @@ def build_loggers(cfg: DictConfig) -> list[Any]:
     return [instantiate(spec) for spec in (cfg.get("logger") or {}).values() if spec is not None]
 
 
+def cpu_has_bf16_units() -> bool:
+    """Return whether this CPU multiplies bf16 in hardware (AMX or AVX512-BF16), where bf16 autocast pays.
+
+    Elsewhere oneDNN emulates bf16, which is no faster than 32-bit (and the numbers differ), so it is not chosen.
+    """
+    import torch  # only here: most of this module needs no tensors
+
+    checks = [getattr(torch.cpu, name, None) for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")]
+    return any(check() for check in checks if check is not None)
+
+
+def trainer_precision(trainer_cfg: DictConfig) -> str | None:
+    """Return the precision the Trainer gets: `trainer.precision`, or for `null` on CPU the faster one found here.
+
+    `null` on CPU: `bf16-mixed` where `cpu_has_bf16_units()` (~1.5x the training steps per second of
+    `32-true` for ResNet-18 at 64 px on a 2-core Xeon with AMX), else `32-true`. Predictions are made in 32-bit
+    either way (`FaceAttributeModule.predict_step`), so scores are those of the deployed model.
+    """
+    precision = trainer_cfg.get("precision")
+    if precision is None and trainer_cfg.get("accelerator") == "cpu":
+        return "bf16-mixed" if cpu_has_bf16_units() else "32-true"
+    return None if precision is None else str(precision)
+
+
+def build_trainer(cfg: DictConfig, loggers: Sequence[Any]) -> pl.Trainer:
+    """Return the configured Trainer with the run's loggers, callbacks and precision (`trainer_precision`)."""
+    precision = trainer_precision(cfg.trainer)
+    chosen = {"precision": precision} if precision is not None else {}
+    return instantiate(cfg.trainer, logger=list(loggers) or False, callbacks=build_callbacks(cfg), **chosen)
+
+
 def build_callbacks(cfg: DictConfig) -> list[pl.Callback]:
     """Return the configured callbacks (checkpointing, early stopping, ...; `callbacks.<name>=null` drops one)."""
     return [instantiate(spec) for spec in (cfg.get("callbacks") or {}).values() if spec is not None]
