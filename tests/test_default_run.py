@@ -25,5 +25,5 @@ def test_default_run_reaches_noise_floor_and_accuracy(tmp_path: Path) -> None:
     assert cfg.backbone.name == "resnet18" and cfg.data.n_samples == 10000
     metrics, _ = train(cfg)
     test = metrics["test"]
-    assert test["age_mae"] <= 1.5 * test["age_noise_floor"]
+    assert test["age_mae"] <= 1.25 * test["age_noise_floor"]  # measured 1.21 (bf16, 7 epochs); 1.26 before
     assert test["gender_acc"] >= 0.9 and test["race_acc"] >= 0.9
