@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import lightning.pytorch as pl
+import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
@@ -142,8 +143,6 @@ def cpu_has_bf16_units() -> bool:
 
     Elsewhere oneDNN emulates bf16, which is no faster than 32-bit (and the numbers differ), so it is not chosen.
     """
-    import torch  # only here: most of this module needs no tensors
-
     checks = [getattr(torch.cpu, name, None) for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")]
     return any(check() for check in checks if check is not None)
 
