@@ -27,11 +27,12 @@ TINY = [*TINY_DATA, *TINY_BACKBONE, "trainer=smoke", "logger=none", "datamodule.
 def tiny(*overrides: str) -> list[str]:
     """Return TINY and then `overrides`, less the part of TINY an override replaces.
 
-    Later value overrides win over TINY's, but a group override does not: `backbone=vit_...` would still get
-    TINY's `backbone.name`, and `data=utkface` TINY's synthetic sizes, so those parts are left out.
+    Later value overrides win over TINY's, but a group override does not: `backbone=vit_...` or a recipe
+    (`experiment=utkface`, which picks its backbone) would still get TINY's `backbone.name`, and `data=utkface`
+    TINY's synthetic sizes, so those parts are left out.
     """
     other_data = any(o.startswith("data=") and o != "data=synthetic" for o in overrides)
-    other_backbone = any(o.startswith("backbone=") for o in overrides)
+    other_backbone = any(o.startswith(("backbone=", "experiment=")) for o in overrides)
     dropped = {*(TINY_DATA if other_data else ()), *(TINY_BACKBONE if other_backbone else ())}
     return [*(o for o in TINY if o not in dropped), *overrides]
 

@@ -24,21 +24,21 @@ from visage.inference.loading import load_predictor
 from visage.inference.runtimes import EagerRuntime, OnnxRuntime, TorchScriptRuntime, output_tasks
 from visage.runner.load_run import load_run
 
-BACKBONES = ["resnet18", "vit_tiny_patch16_224"]
+BACKBONES = ["test_resnet", "vit_tiny_patch16_224"]
 RUNTIMES = {"onnx": (OnnxRuntime, "model.onnx"), "torchscript": (TorchScriptRuntime, "model.pt")}
 
 
 @pytest.fixture(scope="module")
 def runs(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A run per backbone that exports may write into: the session's resnet18 run copied, a ViT run trained briefly.
+    """A run per backbone that exports may write into: the session's TINY run (test_resnet) copied, a ViT run trained briefly.
 
     Parity with eager does not depend on how well the model learned: one training batch, few bootstrap resamples.
     """
-    resnet = tmp_path_factory.mktemp("resnet18") / "run"
+    resnet = tmp_path_factory.mktemp("test_resnet") / "run"
     shutil.copytree(tiny_run, resnet)
     vit = train_tiny_run(tmp_path_factory.mktemp("vit") / "run", "backbone=vit_tiny_patch16_224",
                          "trainer.limit_train_batches=1", "evaluation.fairness.n_boot=20")
-    return {"resnet18": resnet, "vit_tiny_patch16_224": vit}
+    return {"test_resnet": resnet, "vit_tiny_patch16_224": vit}
 
 
 def face_batch(size: int) -> np.ndarray:
@@ -71,7 +71,7 @@ def test_exported_model_equals_eager(runs: dict[str, Path], backbone: str, fmt: 
 
 
 def test_predict_on_onnx_runtime_matches_eager(runs: dict[str, Path]) -> None:
-    run_dir = runs["resnet18"]
+    run_dir = runs["test_resnet"]
     export_run(load_run(run_dir), "onnx")
     eager = load_predictor(run_dir, HaarDetector()).predict_image(astronaut())
     onnx = load_predictor(run_dir, HaarDetector(), runtime="onnx").predict_image(astronaut())
@@ -86,15 +86,15 @@ def test_predict_on_onnx_runtime_matches_eager(runs: dict[str, Path]) -> None:
 def test_unknown_format_is_a_config_error(runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError, match="unknown format 'tflite'; available: onnx, torchscript"):
-        export_run(load_run(runs["resnet18"]), "tflite")
+        export_run(load_run(runs["test_resnet"]), "tflite")
     monkeypatch.chdir(tmp_path)
-    assert call("export", f"run={runs['resnet18']}", "format=tflite") == 2  # the command refuses it before loading
+    assert call("export", f"run={runs['test_resnet']}", "format=tflite") == 2  # the command refuses it before loading
     assert capsys.readouterr().err == "error: unknown format 'tflite'; available: onnx, torchscript\n"
 
 
 @pytest.mark.slow  # a fresh interpreter loads torch and exports (~60 s on a busy 2-core machine)
 def test_export_command(runs: dict[str, Path], tmp_path: Path) -> None:
-    run_dir = runs["resnet18"]
+    run_dir = runs["test_resnet"]
     done = run_cli("visage.export", f"run={run_dir}", "format=torchscript", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["within_tolerance"] and (run_dir / "model.pt").is_file()
