@@ -38,8 +38,7 @@ def test_bf16_training_scores_what_the_32_bit_model_predicts(compose_train, tmp_
     with torch.no_grad():  # the plain 32-bit forward pass, as visage.predict and the API run it
         module = run.module.eval()
         age = module.net.heads["age"].decode(module(images)["age"]).numpy()
-        bf16 = torch.autocast("cpu", dtype=torch.bfloat16)
-        with bf16:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
             age_bf16 = module.net.heads["age"].decode(module(images)["age"]).float().numpy()
     assert table["age_pred"].to_numpy() == pytest.approx(age, abs=1e-4)
     assert abs(age_bf16 - age).max() > 1e-3  # bf16 would have scored other numbers: the test can tell them apart

@@ -147,7 +147,7 @@ def cpu_has_bf16_units() -> bool:
     return any(check() for check in checks if check is not None)
 
 
-def trainer_precision(trainer_cfg: DictConfig) -> str | None:
+def trainer_precision(trainer_cfg: DictConfig) -> str | int | None:
     """Return the precision the Trainer gets: `trainer.precision`, or for `null` on CPU the faster one found here.
 
     `null` on CPU: `bf16-mixed` where `cpu_has_bf16_units()` (~1.5x the training steps per second of
@@ -157,14 +157,13 @@ def trainer_precision(trainer_cfg: DictConfig) -> str | None:
     precision = trainer_cfg.get("precision")
     if precision is None and trainer_cfg.get("accelerator") == "cpu":
         return "bf16-mixed" if cpu_has_bf16_units() else "32-true"
-    return None if precision is None else str(precision)
+    return precision  # as set; null off the CPU is Lightning's default (32-true)
 
 
 def build_trainer(cfg: DictConfig, loggers: Sequence[Any]) -> pl.Trainer:
     """Return the configured Trainer with the run's loggers, callbacks and precision (`trainer_precision`)."""
-    precision = trainer_precision(cfg.trainer)
-    chosen = {"precision": precision} if precision is not None else {}
-    return instantiate(cfg.trainer, logger=list(loggers) or False, callbacks=build_callbacks(cfg), **chosen)
+    return instantiate(cfg.trainer, logger=list(loggers) or False, callbacks=build_callbacks(cfg),
+                       precision=trainer_precision(cfg.trainer))
 
 
 def build_callbacks(cfg: DictConfig) -> list[pl.Callback]:
